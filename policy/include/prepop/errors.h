@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* A list of input errors, each naming the file and the JSON/XML path at fault. */
+#ifndef PREPOP_ERRORS_H
+#define PREPOP_ERRORS_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct pp_err {
+	char *file;	/* may be NULL */
+	char *path;	/* "$.a.b[2]", "/domain/memory", or NULL */
+	char *msg;
+};
+
+struct pp_errs {
+	struct pp_err *v;
+	size_t n, cap;
+};
+
+void pp_errs_add(struct pp_errs *e, const char *file, const char *path,
+		 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void pp_errs_print(const struct pp_errs *e, FILE *out);
+void pp_errs_free(struct pp_errs *e);
+
+#endif

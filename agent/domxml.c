@@ -89,22 +89,28 @@ static bool xexists(struct cx *c, xmlNodePtr at, const char *expr)
 	return r;
 }
 
-/* A scaled size: element text with its unit attribute (default KiB). */
-static bool xsize(struct cx *c, xmlNodePtr at, const char *elem,
+/*
+ * A scaled size (default KiB): an element's text with its unit attribute,
+ * or, for an attribute "@x", the x attribute with the element's @unit.
+ */
+static bool xsize(struct cx *c, xmlNodePtr at, const char *expr,
 		  const char *path, bool required, uint64_t *out)
 {
-	char expr[128], *val, *unit;
+	char uexpr[128], *val, *unit;
 	const char *why;
 	bool ok = false;
 
-	val = xstr(c, at, elem);
+	val = xstr(c, at, expr);
 	if (!val) {
 		if (required)
 			err(c, path, "missing");
 		return false;
 	}
-	snprintf(expr, sizeof(expr), "%s/@unit", elem);
-	unit = xstr(c, at, expr);
+	if (expr[0] == '@')
+		snprintf(uexpr, sizeof(uexpr), "@unit");
+	else
+		snprintf(uexpr, sizeof(uexpr), "%s/@unit", expr);
+	unit = xstr(c, at, uexpr);
 	if (pp_scale(val, unit, 1024, out, &why) < 0)
 		err(c, path, "%s in \"%s%s%s\"", why, val, unit ? " " : "",
 		    unit ? unit : "");

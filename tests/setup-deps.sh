@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian packages prepop's build and tests need.  Idempotent: it
+# asks apt only for what is missing, and runs 'apt-get update' only then.
+set -euo pipefail
+
+PKGS=(
+	build-essential cmake pkg-config clang libclang-rt-14-dev
+	libjson-c-dev libxml2-dev libevent-dev libsystemd-dev libvirt-dev libcmocka-dev
+	jq
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "setup-deps: all ${#PKGS[@]} packages present"
+	exit 0
+fi
+echo "setup-deps: installing ${missing[*]}"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"

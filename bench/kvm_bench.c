@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * kvm_prepop's benchmark, run inside the testbed (bench/testbed-bench.sh).
+ * For the same RAM size on 4K anon, THP and 2M hugetlbfs: the guest's
+ * first touch in fault mode, against populate + first touch; populate with
+ * 1 and with 2 workers; fault-path calls per GiB.  Reports ratios: TCG
+ * inflates absolute times, not their ratios within one run.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvmtest.h"
+
+#define BASE GiB
+
+static const uint64_t leaf[B_COUNT] = { 4096, 2 * MiB, 2 * MiB, GiB };
+
+static int setup(struct vm *vm, int b, uint64_t size)
+{
+	if (vm_create(vm) || vm_add_slot(vm, 0, 2 * MiB, B_ANON4K, false) ||
+	    vm_add_slot(vm, BASE, size, b, false))
+		return -1;
+	vm_set_touch_all(vm);
+	for (int i = 0; i < 2; i++)
+		if (vm_add_vcpu(vm, GUEST_CODE) || vcpu_run_to(vm, i, PORT_READY))
+			return -1;
+	return 0;
+}
+
+struct touch { double s; long long faults; };
+
+static int touch(struct vm *vm, struct touch *t)
+{
+	long long f0 = vm_stat(vm, "pf_fixed");
+	uint64_t t0 = now_ns();
+
+	if (vcpu_run_to(vm, 0, PORT_TOUCHED))
+		return -1;
+	t->s = (now_ns() - t0) / 1e9;
+	t->faults = vm_stat(vm, "pf_fixed") - f0;
+	return 0;
+}
+
+struct result {
+	struct touch fault_mode, after;
+	double pop1_s, pop2_s;
+	unsigned long long calls, leaves;
+};
+
+static int populate(struct vm *vm, unsigned threads, double *s,
+		    struct kvm_prepop_populate *p)
+{
+	uint64_t t0 = now_ns();
+	int r = pp_populate(vm->fd, BASE, 0, 0, threads, p);
+
+	*s = (now_ns() - t0) / 1e9;
+	if (r)
+		return kt_err("populate: %s", strerror(-r));
+	return 0;
+}
+
+static int run(int b, uint64_t size, struct result *r)
+{
+	struct kvm_prepop_populate p;
+	struct vm vm;
+
+	if (setup(&vm, b, size) || touch(&vm, &r->fault_mode))
+		return -1;
+	vm_destroy(&vm);
+	if (setup(&vm, b, size) || populate(&vm, 1, &r->pop1_s, &p))
+		return -1;
+	vm_destroy(&vm);
+	if (setup(&vm, b, size) || populate(&vm, 2, &r->pop2_s, &p) ||
+	    touch(&vm, &r->after))
+		return -1;
+	if (p.workers != 2)
+		return kt_err("%u workers, want 2", p.workers);
+	r->calls = p.fault_calls;
+	r->leaves = p.mapped_4k + p.mapped_2m + p.mapped_1g;
+	vm_destroy(&vm);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t size = (argc > 1 ? strtoull(argv[1], NULL, 0) : 256) * MiB;
+	const int backings[] = { B_ANON4K, B_THP, B_HUGE2M };
+	int bad = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	kt_init();
+	printf("bench: guest RAM %llu MiB per backing, 2 vCPUs, one touching\n",
+	       (unsigned long long)(size >> 20));
+	printf("bench: %-11s %10s %9s %10s %10s %9s %9s %11s %10s %9s\n", "backing",
+	       "fault_s", "faults", "pop1_s", "pop2_s", "touch_s", "faults", "calls/GiB",
+	       "calls/leaf", "leaves");
+	for (size_t i = 0; i < sizeof(backings) / sizeof(backings[0]); i++) {
+		int b = backings[i];
+		struct result r = { 0 };
+
+		if (run(b, size, &r)) {
+			printf("bench: %s: %s\n", backing_name[b], kt_errbuf);
+			bad = 1;
+			continue;
+		}
+		printf("bench: %-11s %10.3f %9lld %10.3f %10.3f %9.3f %9lld %11.0f %10.3f %9llu\n",
+		       backing_name[b], r.fault_mode.s, r.fault_mode.faults, r.pop1_s, r.pop2_s,
+		       r.after.s, r.after.faults, r.calls / ((double)size / GiB),
+		       (double)r.calls / r.leaves, r.leaves);
+		printf("bench: ratio %-11s populate/fault-touch %.3f  (populate+touch)/fault-touch %.3f  "
+		       "speedup 2 vs 1 workers %.2fx  faults after populate %lld  calls/leaves %.4f\n",
+		       backing_name[b], r.pop2_s / r.fault_mode.s,
+		       (r.pop2_s + r.after.s) / r.fault_mode.s, r.pop1_s / r.pop2_s,
+		       r.after.faults, (double)r.calls / r.leaves);
+		(void)leaf;
+	}
+	return bad;
+}

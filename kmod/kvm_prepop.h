@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+#ifndef KVM_PREPOP_H
+#define KVM_PREPOP_H
+
+#include <linux/kvm_host.h>
+#include <uapi/linux/kvm_prepop.h>
+
+#define PP_MAX_WORKERS	256
+
+/* A KVM VM resolved from a file descriptor, with a reference on it and its mm. */
+struct pp_vm {
+	struct kvm *kvm;
+	struct mm_struct *mm;
+};
+
+int pp_vm_get(int fd, struct pp_vm *vm);
+void pp_vm_put(struct pp_vm *vm);
+/* One POPULATE per VM at a time. */
+int pp_vm_claim(struct kvm *kvm);
+void pp_vm_unclaim(struct kvm *kvm);
+
+enum pp_vcpu_state {
+	PP_VCPU_USABLE,
+	PP_VCPU_RUNNING,	/* vcpu->mutex held elsewhere (KVM_RUN) */
+	PP_VCPU_NO_ROOT,	/* has not run since its last MMU reset */
+	PP_VCPU_SMM,
+	PP_VCPU_GUEST_MODE,
+};
+
+/* With vcpu->mutex held: can a worker use this vCPU? */
+enum pp_vcpu_state pp_vcpu_state(struct kvm_vcpu *vcpu);
+/* True if any VMA over [start, end) of mm is userfaultfd-armed. */
+bool pp_uffd_armed(struct mm_struct *mm, unsigned long start, unsigned long end);
+
+long pp_populate(struct pp_vm *vm, struct kvm_prepop_populate *arg);
+long pp_query(struct pp_vm *vm, struct kvm_prepop_query *arg);
+
+struct pp_counters {
+	atomic64_t populate_calls;
+	atomic64_t populate_done;
+	atomic64_t populate_partial;
+	atomic64_t err_busy;
+	atomic64_t err_again;
+	atomic64_t err_intr;
+	atomic64_t err_other;
+	atomic64_t fault_calls;
+	atomic64_t workers;
+	atomic64_t query_calls;
+};
+
+extern struct pp_counters pp_counters;
+
+#endif

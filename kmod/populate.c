@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * KVM_PREPOP_POPULATE: map guest RAM in a VM's stage-2 tables through KVM's
+ * own fault path, from kthreads that each borrow one idle vCPU.
+ *
+ * The range is cut into chunks (2 MiB of guest-physical space, 1 GiB on
+ * 1 GiB hugetlbfs) handed out in address order from one atomic counter.
+ * A worker always finishes the chunk it took, so when every worker has
+ * stopped, everything below the first chunk not handed out is mapped:
+ * that is the cursor a budgeted call returns.
+ */
+#include <linux/highmem.h>
+#include <linux/hugetlb.h>
+#include <linux/kthread.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "kvm_prepop.h"
+
+#define PP_BATCH	512	/* 4K pages faulted in by one GUP call */
+
+struct pp_seg {
+	gfn_t start, end;	/* [start, end) */
+	gfn_t base;		/* start rounded down to a chunk */
+	unsigned int shift;	/* a chunk is 1 << shift pages */
+	u64 first;		/* index of the segment's first chunk */
+};
+
+struct pp_job {
+	struct pp_vm *vm;
+	struct pp_seg *segs;
+	int nsegs;
+	u64 nchunks;
+	atomic64_t next;	/* chunk dispenser */
+	u64 deadline;		/* ktime ns, 0 = none */
+	atomic_t stop;
+	spinlock_t lock;
+	u64 failed;		/* lowest chunk left unfinished */
+	int error;
+};
+
+struct pp_worker {
+	struct pp_job *job;
+	struct kvm_vcpu *vcpu;
+	struct task_struct *task;
+	struct completion claimed, exited;
+	enum pp_vcpu_state state;
+	struct page **pages;
+	u64 calls;
+};
+
+static unsigned int slot_chunk_shift(struct mm_struct *mm, unsigned long hva)
+{
+	struct vm_area_struct *vma;
+	unsigned int shift = PMD_SHIFT - PAGE_SHIFT;
+
+	mmap_read_lock(mm);
+	vma = vma_lookup(mm, hva);
+	if (vma && is_vm_hugetlb_page(vma) &&
+	    huge_page_size(hstate_vma(vma)) >= PUD_SIZE)
+		shift = PUD_SHIFT - PAGE_SHIFT;
+	mmap_read_unlock(mm);
+	return shift;
+}
+
+/* The writable user memslots' parts of [start, end); *end is clipped to RAM. */
+static int build_segs(struct pp_job *job, gfn_t start, gfn_t *end)
+{
+	struct kvm *kvm = job->vm->kvm;
+	struct kvm_memslot_iter iter;
+	struct kvm_memslots *slots;
+	gfn_t last = start;
+	int idx, ret = 0;
+
+	job->segs = kvcalloc(KVM_USER_MEM_SLOTS, sizeof(*job->segs), GFP_KERNEL);
+	if (!job->segs)
+		return -ENOMEM;
+	idx = srcu_read_lock(&kvm->srcu);
+	slots = kvm_memslots(kvm);
+	kvm_for_each_memslot_in_gfn_range(&iter, slots, start, *end) {
+		struct kvm_memory_slot *slot = iter.slot;
+		struct pp_seg *seg;
+		unsigned long hva;
+		gfn_t s, e;
+
+		if (!kvm_is_visible_memslot(slot))
+			continue;
+		if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES) {
+			ret = -EBUSY;
+			break;
+		}
+		if (slot->flags & KVM_MEM_READONLY)
+			continue;
+		if (job->nsegs == KVM_USER_MEM_SLOTS)
+			break;
+		s = max(start, slot->base_gfn);
+		e = min(*end, slot->base_gfn + slot->npages);
+		hva = __gfn_to_hva_memslot(slot, s);
+		if (pp_uffd_armed(job->vm->mm, hva, hva + ((e - s) << PAGE_SHIFT))) {
+			ret = -EBUSY;
+			break;
+		}
+		seg = &job->segs[job->nsegs++];
+		seg->start = s;
+		seg->end = e;
+		seg->shift = slot_chunk_shift(job->vm->mm, hva);
+		seg->base = round_down(s, 1ULL << seg->shift);
+		seg->first = job->nchunks;
+		job->nchunks += (round_up(e, 1ULL << seg->shift) - seg->base) >> seg->shift;
+		last = e;
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	*end = min(*end, last);
+	return ret;
+}
+
+static void chunk_range(struct pp_job *job, u64 chunk, gfn_t *s, gfn_t *e)
+{
+	int lo = 0, hi = job->nsegs - 1;
+	struct pp_seg *seg;
+	gfn_t cs;
+
+	while (lo < hi) {
+		int mid = (lo + hi + 1) / 2;
+
+		if (job->segs[mid].first <= chunk)
+			lo = mid;
+		else
+			hi = mid - 1;
+	}
+	seg = &job->segs[lo];
+	cs = seg->base + ((chunk - seg->first) << seg->shift);
+	*s = max(cs, seg->start);
+	*e = min(cs + (1ULL << seg->shift), seg->end);
+}
+
+static bool next_chunk(struct pp_job *job, u64 *chunk)
+{
+	if (atomic_read(&job->stop))
+		return false;
+	/* the budget is checked between chunks; every call maps at least one */
+	if (job->deadline && atomic64_read(&job->next) > 0 &&
+	    ktime_get_ns() >= job->deadline)
+		return false;
+	*chunk = atomic64_fetch_inc(&job->next);
+	return *chunk < job->nchunks;
+}
+
+static void job_fail(struct pp_job *job, u64 chunk, int err)
+{
+	spin_lock(&job->lock);
+	if (chunk < job->failed) {
+		job->failed = chunk;
+		job->error = err;
+	}
+	spin_unlock(&job->lock);
+	atomic_set(&job->stop, 1);
+}
+
+/* The level KVM will map gfn at: lpage_info, the host mapping, the CPU. */
+static int map_level(struct kvm *kvm, const struct kvm_memory_slot *slot,
+		     gfn_t gfn)
+{
+	int level = boot_cpu_has(X86_FEATURE_GBPAGES) ? PG_LEVEL_1G : PG_LEVEL_2M;
+
+	for (; level > PG_LEVEL_4K; level--)
+		if (!pp_lpage_disallowed(slot, gfn, level))
+			break;
+	if (level == PG_LEVEL_4K)
+		return level;
+	return min(level, pp_host_level(kvm->mm, __gfn_to_hva_memslot(slot, gfn)));
+}
+
+static int fault(struct pp_worker *w, gfn_t gfn)
+{
+	struct kvm_vcpu *vcpu = w->vcpu;
+	int r;
+
+	/* A write fault: never FETCH (4K under NX huge pages) nor RSVD (MMIO). */
+	r = kvm_mmu_page_fault(vcpu, gfn_to_gpa(gfn), PFERR_WRITE_MASK, NULL, 0);
+	w->calls++;
+	if (r < 0 && READ_ONCE(vcpu->kvm->vm_bugged))
+		return -EIO;
+	return 0;	/* a page KVM could not map is left to fault mode */
+}
+
+/* Map [*gfn, end) of one slot; advances *gfn. */
+static int map_run(struct pp_worker *w, const struct kvm_memory_slot *slot,
+		   gfn_t *gfn, gfn_t end)
+{
+	struct kvm *kvm = w->vcpu->kvm;
+	unsigned long hva = __gfn_to_hva_memslot(slot, *gfn);
+	long got, i;
+	int level, ret = 0;
+
+	/* Fault the host page in first: KVM then finds it without async PF. */
+	got = pp_gup_write(hva, 1, w->pages);
+	if (got != 1) {
+		(*gfn)++;	/* not mappable: the guest will fault it */
+		return 0;
+	}
+	level = map_level(kvm, slot, *gfn);
+	if (level > PG_LEVEL_4K) {
+		ret = fault(w, *gfn);
+		put_page(w->pages[0]);
+		*gfn = round_down(*gfn, KVM_PAGES_PER_HPAGE(level)) +
+		       KVM_PAGES_PER_HPAGE(level);
+		return ret;
+	}
+	put_page(w->pages[0]);
+	got = pp_gup_write(hva, min_t(gfn_t, end - *gfn, PP_BATCH), w->pages);
+	if (got <= 0) {
+		(*gfn)++;
+		return 0;
+	}
+	for (i = 0; i < got && !ret; i++)
+		ret = fault(w, *gfn + i);
+	for (i = 0; i < got; i++)
+		put_page(w->pages[i]);
+	*gfn += got;
+	return ret;
+}
+
+static int do_chunk(struct pp_worker *w, gfn_t gfn, gfn_t end)
+{
+	struct kvm_vcpu *vcpu = w->vcpu;
+	struct kvm *kvm = vcpu->kvm;
+	int ret = 0;
+
+	if (!pp_vcpu_root_ok(vcpu))
+		return -EAGAIN;	/* memslots changed: the root is obsolete */
+	if (pp_vm_has_shadow_pages(kvm))
+		return -EBUSY;
+	kvm_vcpu_srcu_read_lock(vcpu);
+	while (gfn < end && !ret) {
+		struct kvm_memory_slot *slot =
+			__gfn_to_memslot(kvm_memslots(kvm), gfn);
+		gfn_t slot_end;
+
+		if (!kvm_is_visible_memslot(slot))
+			break;	/* deleted or moved since we started */
+		if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES) {
+			ret = -EBUSY;
+			break;
+		}
+		slot_end = min(end, slot->base_gfn + slot->npages);
+		if (slot->flags & KVM_MEM_READONLY) {
+			gfn = slot_end;
+			continue;
+		}
+		if (pp_uffd_armed(kvm->mm, __gfn_to_hva_memslot(slot, gfn),
+				  __gfn_to_hva_memslot(slot, slot_end - 1) + 1)) {
+			ret = -EBUSY;
+			break;
+		}
+		while (gfn < slot_end && !ret) {
+			ret = map_run(w, slot, &gfn, slot_end);
+			cond_resched();
+		}
+	}
+	kvm_vcpu_srcu_read_unlock(vcpu);
+	return ret;
+}
+
+static int worker_fn(void *data)
+{
+	struct pp_worker *w = data;
+	struct pp_job *job = w->job;
+	struct kvm_vcpu *vcpu = w->vcpu;
+	u64 chunk;
+	gfn_t s, e;
+	int ret;
+
+	kthread_use_mm(job->vm->mm);
+	if (!mutex_trylock(&vcpu->mutex)) {
+		w->state = PP_VCPU_RUNNING;
+		complete(&w->claimed);
+		goto out;
+	}
+	w->state = pp_vcpu_state(vcpu);
+	complete(&w->claimed);
+	if (w->state != PP_VCPU_USABLE)
+		goto unlock;
+	vcpu_load(vcpu);
+	while (next_chunk(job, &chunk)) {
+		chunk_range(job, chunk, &s, &e);
+		ret = do_chunk(w, s, e);
+		if (ret) {
+			job_fail(job, chunk, ret);
+			break;
+		}
+	}
+	vcpu_put(vcpu);
+unlock:
+	mutex_unlock(&vcpu->mutex);
+out:
+	kthread_unuse_mm(job->vm->mm);
+	kthread_complete_and_exit(&w->exited, 0);
+}
+
+/* Start one worker per vCPU until max are usable; returns how many are. */
+static int start_workers(struct pp_job *job, struct pp_worker *workers,
+			 int nvcpus, unsigned int max, int *nstarted,
+			 int states[])
+{
+	struct kvm_vcpu *vcpu;
+	unsigned long i;
+	int used = 0;
+
+	kvm_for_each_vcpu(i, vcpu, job->vm->kvm) {
+		struct pp_worker *w = &workers[*nstarted];
+		struct task_struct *t;
+
+		if (used == max || *nstarted == nvcpus)
+			break;
+		w->job = job;
+		w->vcpu = vcpu;
+		init_completion(&w->claimed);
+		init_completion(&w->exited);
+		w->pages = kmalloc_array(PP_BATCH, sizeof(*w->pages), GFP_KERNEL);
+		if (!w->pages)
+			break;
+		t = kthread_run(worker_fn, w, "kvm_prepop/%lu", i);
+		if (IS_ERR(t)) {
+			kfree(w->pages);
+			break;
+		}
+		w->task = t;
+		(*nstarted)++;
+		wait_for_completion(&w->claimed);
+		states[w->state]++;
+		if (w->state == PP_VCPU_USABLE)
+			used++;
+	}
+	return used;
+}
+
+/* Wait for every worker; a fatal signal stops them after their chunk. */
+static bool wait_workers(struct pp_job *job, struct pp_worker *workers, int n)
+{
+	bool killed = false;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		if (!killed && wait_for_completion_killable(&workers[i].exited)) {
+			killed = true;
+			atomic_set(&job->stop, 1);
+		}
+		if (killed)
+			wait_for_completion(&workers[i].exited);
+	}
+	return killed;
+}
+
+static void count_leaves(struct kvm *kvm, u64 *v)
+{
+	int l;
+
+	for (l = PG_LEVEL_4K; l <= PG_LEVEL_1G; l++)
+		v[l - PG_LEVEL_4K] = pp_vm_pages(kvm, l);
+}
+
+static long run_job(struct pp_job *job, struct kvm_prepop_populate *arg,
+		    gfn_t end)
+{
+	struct kvm *kvm = job->vm->kvm;
+	int nvcpus = atomic_read(&kvm->online_vcpus);
+	int states[PP_VCPU_GUEST_MODE + 1] = { 0 };
+	struct pp_worker *workers;
+	int i, used, nstarted = 0;
+	u64 done;
+	long ret = 0;
+
+	workers = kvcalloc(max(nvcpus, 1), sizeof(*workers), GFP_KERNEL);
+	if (!workers)
+		return -ENOMEM;
+	used = start_workers(job, workers, nvcpus,
+			     arg->max_threads ? arg->max_threads : PP_MAX_WORKERS,
+			     &nstarted, states);
+	if (wait_workers(job, workers, nstarted))
+		ret = -EINTR;
+	for (i = 0; i < nstarted; i++) {
+		kfree(workers[i].pages);
+		arg->fault_calls += workers[i].calls;
+	}
+	kvfree(workers);
+	arg->workers = used;
+	if (!used && !ret)
+		return states[PP_VCPU_NO_ROOT] ? -EAGAIN : -EBUSY;
+	done = min3((u64)atomic64_read(&job->next), job->nchunks, job->failed);
+	if (done == job->nchunks) {
+		arg->next_gpa = gfn_to_gpa(end);
+	} else {
+		gfn_t s, e;
+
+		chunk_range(job, done, &s, &e);
+		arg->next_gpa = gfn_to_gpa(s);
+	}
+	if (!ret && job->failed != U64_MAX)
+		ret = job->error;
+	return ret;
+}
+
+long pp_populate(struct pp_vm *vm, struct kvm_prepop_populate *arg)
+{
+	struct kvm *kvm = vm->kvm;
+	struct pp_job job = { .vm = vm, .failed = U64_MAX };
+	u64 t0 = ktime_get_ns(), before[3], after[3];
+	gfn_t start = gpa_to_gfn(arg->start_gpa);
+	gfn_t end = arg->end_gpa ? gpa_to_gfn(arg->end_gpa) : (gfn_t)-1;
+	long ret;
+
+	arg->next_gpa = arg->start_gpa;
+	if (!pp_vm_tdp_mmu(kvm))
+		return -EOPNOTSUPP;
+	if (pp_vm_has_shadow_pages(kvm))
+		return -EBUSY;
+	ret = pp_vm_claim(kvm);
+	if (ret)
+		return ret;
+	spin_lock_init(&job.lock);
+	if (arg->budget_ns)
+		job.deadline = t0 + arg->budget_ns;
+	count_leaves(kvm, before);
+	ret = build_segs(&job, start, &end);
+	if (!ret && job.nchunks)
+		ret = run_job(&job, arg, end);
+	else if (!ret)
+		arg->next_gpa = gfn_to_gpa(max(start, end));
+	count_leaves(kvm, after);
+	arg->mapped_4k = after[0] > before[0] ? after[0] - before[0] : 0;
+	arg->mapped_2m = after[1] > before[1] ? after[1] - before[1] : 0;
+	arg->mapped_1g = after[2] > before[2] ? after[2] - before[2] : 0;
+	arg->elapsed_ns = ktime_get_ns() - t0;
+	kvfree(job.segs);
+	pp_vm_unclaim(kvm);
+	return ret;
+}

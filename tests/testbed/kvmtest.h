@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* A minimal VMM for the testbed: VMs, memslots, vCPUs running flat 32-bit code. */
+#ifndef KVMTEST_H
+#define KVMTEST_H
+
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "linux/kvm_prepop.h"
+
+#define MiB (1ull << 20)
+#define GiB (1ull << 30)
+#define MAX_SLOTS 8
+#define MAX_VCPUS 8
+
+/* Guest entry points (gpa) and the exits they make. */
+#define GUEST_TABLE 0x800	/* u32 count, then {u32 start, u32 end} ranges to touch */
+#define GUEST_CODE 0x1000	/* out 0x10 (ready); touch the table; out 0x11; loop */
+#define GUEST_SPIN 0x1100	/* jmp $ */
+#define PORT_READY 0x10
+#define PORT_TOUCHED 0x11
+
+enum backing { B_ANON4K, B_THP, B_HUGE2M, B_HUGE1G, B_COUNT };
+extern const char *const backing_name[B_COUNT];
+
+struct slot {
+	uint64_t gpa, size;
+	void *hva;
+	size_t map_len;
+	void *map;
+	bool readonly;
+};
+
+struct vcpu {
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool spinning;
+};
+
+struct vm {
+	int fd;
+	int nslots, nvcpus;
+	struct slot slots[MAX_SLOTS];
+	struct vcpu vcpus[MAX_VCPUS];
+};
+
+extern int kvm_fd, prepop_fd;
+
+void kt_init(void);
+/* All return 0 or -1 with a message printed by the caller through kt_err(). */
+extern char kt_errbuf[512];
+int kt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+int vm_create(struct vm *vm);
+void vm_destroy(struct vm *vm);
+int vm_add_slot(struct vm *vm, uint64_t gpa, uint64_t size, enum backing b, bool readonly);
+int vm_add_vcpu(struct vm *vm, uint64_t rip);
+/* Write the touch table: every writable slot, or the ones given. */
+void vm_set_touch_all(struct vm *vm);
+void *vm_hva(struct vm *vm, uint64_t gpa);
+/* KVM_RUN until an OUT to port; -1 on any other exit. */
+int vcpu_run_to(struct vm *vm, int i, int port);
+/* Start / stop vCPU i spinning inside KVM_RUN on another thread. */
+int vcpu_spin_start(struct vm *vm, int i);
+int vcpu_spin_stop(struct vm *vm, int i);
+int dirty_log(struct vm *vm, int slot, bool on);
+/* A per-VM KVM stat from debugfs (sum over vCPUs), or -1. */
+long long vm_stat(struct vm *vm, const char *name);
+
+int pp_populate(int vm_fd, uint64_t start, uint64_t end, uint64_t budget_ns,
+		unsigned max_threads, struct kvm_prepop_populate *out);
+int pp_query(int vm_fd, struct kvm_prepop_query *q);
+uint64_t now_ns(void);
+
+#endif

@@ -53,7 +53,7 @@ static int populate(struct vm *vm, unsigned threads, double *s,
 		    struct kvm_prepop_populate *p)
 {
 	uint64_t t0 = now_ns();
-	int r = pp_populate(vm->fd, BASE, 0, 0, threads, p);
+	int r = pp_populate(vm->fd, 0, 0, 0, threads, p);
 
 	*s = (now_ns() - t0) / 1e9;
 	if (r)
@@ -85,13 +85,13 @@ static int run(int b, uint64_t size, struct result *r)
 
 int main(int argc, char **argv)
 {
-	uint64_t size = (argc > 1 ? strtoull(argv[1], NULL, 0) : 256) * MiB;
+	uint64_t size = (argc > 1 && atoi(argv[1]) > 0 ? strtoull(argv[1], NULL, 0) : 256) * MiB;
 	const int backings[] = { B_ANON4K, B_THP, B_HUGE2M };
 	int bad = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	kt_init();
-	printf("bench: guest RAM %llu MiB per backing, 2 vCPUs, one touching\n",
+	printf("bench: guest RAM %llu MiB per backing (+2 MiB 4K for code), 2 vCPUs, one touching\n",
 	       (unsigned long long)(size >> 20));
 	printf("bench: %-11s %10s %9s %10s %10s %9s %9s %11s %10s %9s\n", "backing",
 	       "fault_s", "faults", "pop1_s", "pop2_s", "touch_s", "faults", "calls/GiB",

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The agent's state machine, fed the exact event sequences libvirt 9.0 emits. */
+#include <stdio.h>
+
+#include "domstate.h"
+#include "testutil.h"
+
+struct stepx {
+	enum ds_event ev;
+	unsigned actions;
+	enum ds_state state;
+};
+
+static void run(const char *name, const struct stepx *s, size_t n, enum ds_migration last_mig)
+{
+	struct ds d;
+
+	ds_init(&d);
+	for (size_t i = 0; i < n; i++) {
+		unsigned a = ds_step(&d, s[i].ev);
+
+		if (a != s[i].actions || d.state != s[i].state)
+			fail_msg("%s, step %zu (%s): actions %#x state %s, want %#x %s", name, i,
+				 ds_event_str(s[i].ev), a, ds_state_str(d.state), s[i].actions,
+				 ds_state_str(s[i].state));
+	}
+	assert_int_equal(d.mig, last_mig);
+}
+
+#define RUN(name, mig, ...) do { \
+	const struct stepx s_[] = { __VA_ARGS__ }; \
+	run(name, s_, sizeof(s_) / sizeof(s_[0]), mig); \
+} while (0)
+
+static void test_boot(void **state)
+{
+	(void)state;
+	RUN("boot", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED },
+	    { DE_SUSPENDED, 0, DS_SETTLED },
+	    { DE_RESUMED, 0, DS_SETTLED },	/* only the first RESUMED decides */
+	    { DE_STOPPED, DA_FORGET, DS_GONE },
+	    { DE_RESUMED, 0, DS_GONE });
+	RUN("started paused, then resumed", DM_NONE,
+	    { DE_SUSPENDED, 0, DS_NEW },
+	    { DE_RESUMED, DA_DECIDE, DS_POPULATING });
+	RUN("destroyed while populating", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_STOPPED, DA_FORGET | DA_CANCEL, DS_GONE });
+}
+
+static void test_precopy_in(void **state)
+{
+	(void)state;
+	RUN("incoming pre-copy", DM_PRECOPY,
+	    { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+	    { DE_RESUMED_MIGRATED, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED });
+	/* destination side of a cancelled pre-copy: started, then failed */
+	RUN("incoming pre-copy cancelled", DM_PRECOPY,
+	    { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+	    { DE_STOPPED, DA_FORGET, DS_GONE });
+}
+
+static void test_precopy_out(void **state)
+{
+	(void)state;
+	RUN("outgoing pre-copy success", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED },
+	    { DE_MIGRATION_ITERATION, DA_WATCH_JOB, DS_MIGRATING_OUT },
+	    { DE_MIGRATION_ITERATION, 0, DS_MIGRATING_OUT },
+	    { DE_SUSPENDED_MIGRATED, 0, DS_MIGRATING_OUT },
+	    { DE_STOPPED_MIGRATED, DA_FORGET, DS_GONE });
+	/* libvirt 9.0 emits nothing on the source when pre-copy is cancelled:
+	 * the job watch sees the job end with the domain still here */
+	RUN("outgoing pre-copy cancelled", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED },
+	    { DE_MIGRATION_ITERATION, DA_WATCH_JOB, DS_MIGRATING_OUT },
+	    { DE_MIGRATION_ITERATION, 0, DS_MIGRATING_OUT },
+	    { DE_JOB_ENDED_HERE, DA_DECIDE, DS_POPULATING });
+	RUN("migration starts while populating", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_MIGRATION_ITERATION, DA_WATCH_JOB | DA_CANCEL, DS_MIGRATING_OUT },
+	    { DE_POPULATE_DONE, 0, DS_MIGRATING_OUT },
+	    { DE_METADATA_CHANGED, 0, DS_MIGRATING_OUT },	/* never while migrating */
+	    { DE_MEMORY_ADDED, 0, DS_MIGRATING_OUT });
+	RUN("found migrating at resync", DM_NONE,
+	    { DE_RESYNC_MIGRATING, DA_WATCH_JOB, DS_MIGRATING_OUT },
+	    { DE_JOB_ENDED_HERE, DA_DECIDE, DS_POPULATING });
+}
+
+static void test_postcopy(void **state)
+{
+	(void)state;
+	RUN("incoming post-copy success", DM_PRECOPY,
+	    { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+	    { DE_RESUMED_POSTCOPY, DA_FAULT_POSTCOPY, DS_POSTCOPY },
+	    { DE_METADATA_CHANGED, 0, DS_POSTCOPY },	/* not while post-copy runs */
+	    { DE_RESUMED_MIGRATED, DA_DECIDE, DS_POPULATING });
+	RUN("incoming post-copy failure", DM_POSTCOPY,
+	    { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+	    { DE_RESUMED_POSTCOPY, DA_FAULT_POSTCOPY, DS_POSTCOPY },
+	    { DE_POSTCOPY_FAILED, DA_FAULT_POSTCOPY, DS_SETTLED });
+	RUN("outgoing post-copy", DM_NONE,
+	    { DE_RESYNC_RUNNING, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED },
+	    { DE_MIGRATION_ITERATION, DA_WATCH_JOB, DS_MIGRATING_OUT },
+	    { DE_RESUMED_POSTCOPY, 0, DS_MIGRATING_OUT },
+	    { DE_STOPPED_MIGRATED, DA_FORGET, DS_GONE });
+}
+
+static void test_changes(void **state)
+{
+	(void)state;
+	RUN("memory added and resized", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_MEMORY_ADDED, 0, DS_POPULATING },	/* the running populate covers it */
+	    { DE_POPULATE_DONE, 0, DS_SETTLED },
+	    { DE_MEMORY_ADDED, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED },
+	    { DE_METADATA_CHANGED, DA_DECIDE, DS_POPULATING });
+	RUN("resync after a reconnect", DM_NONE,
+	    { DE_RESYNC_RUNNING, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED },
+	    { DE_RESYNC_RUNNING, 0, DS_SETTLED });
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_boot),
+		cmocka_unit_test(test_precopy_in),
+		cmocka_unit_test(test_precopy_out),
+		cmocka_unit_test(test_postcopy),
+		cmocka_unit_test(test_changes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

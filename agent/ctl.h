@@ -13,6 +13,7 @@
 int ctl_decide(int argc, char **argv);
 int ctl_policy(int argc, char **argv);
 int ctl_rollout(int argc, char **argv);
+int ctl_status(int argc, char **argv);
 
 /* Shared by the commands: load or print errors and return NULL / -1. */
 struct pp_policy *ctl_load_policy(const char *dir);

@@ -73,6 +73,9 @@ unsigned ds_step(struct ds *d, enum ds_event ev)
 	}
 	case DE_STARTED_BOOTED:
 	case DE_STARTED_OTHER:
+		/* libvirt 9.0 sends RESUMED/UNPAUSED before STARTED/BOOTED */
+		if (d->decided_once && (d->state == DS_POPULATING || d->state == DS_SETTLED))
+			return 0;
 		return decide(d, DM_NONE);
 	case DE_STARTED_MIGRATED:
 		/* paused, and its vCPUs have no stage-2 roots until it resumes */

@@ -15,10 +15,12 @@ static void usage(FILE *out)
 	      "                        [--migration none|precopy|postcopy] [--json]\n"
 	      "       prepopctl policy check [DIR] [--json]\n"
 	      "       prepopctl rollout [--policy DIR] [--host-facts FILE] [--json]\n"
+	      "       prepopctl status [--state-dir DIR] [--json]\n"
 	      "\n"
 	      "decide       explain what prepop decides for a domain, and why\n"
 	      "policy check validate a policy directory; print the effective policy per flavor\n"
 	      "rollout      is this host in the fleet rollout, and why\n"
+	      "status       what prepopd believes: connection, policy, domains and decisions\n"
 	      "\n"
 	      "Defaults: --policy " PP_DEFAULT_POLICY_DIR ", --host-facts " PP_DEFAULT_HOST_FILE
 	      " (optional),\nhost identity from " PP_MACHINE_ID_FILE ". Exit 0 on an answer, 2 on bad input.\n",
@@ -83,6 +85,8 @@ int main(int argc, char **argv)
 		return ctl_policy(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "rollout"))
 		return ctl_rollout(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return ctl_status(argc - 1, argv + 1);
 	fprintf(stderr, "prepopctl: unknown command \"%s\"\n", argv[1]);
 	usage(stderr);
 	return CTL_BAD_INPUT;

@@ -7,6 +7,8 @@ PKGS=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libjson-c-dev libxml2-dev libevent-dev libsystemd-dev libvirt-dev libcmocka-dev
 	jq
+	# the integration tier: a private libvirtd running TCG guests
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients systemd util-linux
 	# the testbed: an emulated hypervisor running Debian's 6.1 kernel
 	qemu-system-x86 busybox-static cpio kmod linux-headers-amd64 sparse
 )

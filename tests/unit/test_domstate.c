@@ -42,6 +42,10 @@ static void test_boot(void **state)
 	    { DE_RESUMED, 0, DS_SETTLED },	/* only the first RESUMED decides */
 	    { DE_STOPPED, DA_FORGET, DS_GONE },
 	    { DE_RESUMED, 0, DS_GONE });
+	RUN("libvirt 9.0's order: resumed, then started/booted", DM_NONE,
+	    { DE_RESUMED, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED },
+	    { DE_STARTED_BOOTED, 0, DS_SETTLED });
 	RUN("started paused, then resumed", DM_NONE,
 	    { DE_SUSPENDED, 0, DS_NEW },
 	    { DE_RESUMED, DA_DECIDE, DS_POPULATING });

@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The libvirt connection: open, keepalive, domain events, and on close a
+ * reconnect with capped exponential backoff and jitter, every registration
+ * redone, then a full resync with what libvirt reports.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libvirt/virterror.h>
+
+#include "agent.h"
+#include "log.h"
+
+#define BACKOFF_MIN_MS 250
+#define BACKOFF_MAX_MS 30000
+
+static void try_connect(evutil_socket_t fd, short what, void *arg);
+
+static enum ds_event map_lifecycle(int event, int detail, bool *known)
+{
+	*known = true;
+	switch (event) {
+	case VIR_DOMAIN_EVENT_STARTED:
+		return detail == VIR_DOMAIN_EVENT_STARTED_BOOTED ? DE_STARTED_BOOTED :
+		       detail == VIR_DOMAIN_EVENT_STARTED_MIGRATED ? DE_STARTED_MIGRATED :
+		       DE_STARTED_OTHER;
+	case VIR_DOMAIN_EVENT_SUSPENDED:
+		if (detail == VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED ||
+		    detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY)
+			return DE_SUSPENDED_MIGRATED;
+		if (detail == VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED)
+			return DE_POSTCOPY_FAILED;
+		return DE_SUSPENDED;
+	case VIR_DOMAIN_EVENT_RESUMED:
+		if (detail == VIR_DOMAIN_EVENT_RESUMED_MIGRATED)
+			return DE_RESUMED_MIGRATED;
+		if (detail == VIR_DOMAIN_EVENT_RESUMED_POSTCOPY)
+			return DE_RESUMED_POSTCOPY;
+		if (detail == VIR_DOMAIN_EVENT_RESUMED_POSTCOPY_FAILED)
+			return DE_POSTCOPY_FAILED;
+		return DE_RESUMED;
+	case VIR_DOMAIN_EVENT_STOPPED:
+		return detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED ? DE_STOPPED_MIGRATED : DE_STOPPED;
+	}
+	*known = false;
+	return DE_COUNT;
+}
+
+static int on_lifecycle(virConnectPtr c, virDomainPtr d, int event, int detail, void *opaque)
+{
+	bool known;
+	enum ds_event ev = map_lifecycle(event, detail, &known);
+
+	(void)c;
+	if (known)
+		dom_event(opaque, d, ev);
+	return 0;
+}
+
+static void on_iteration(virConnectPtr c, virDomainPtr d, int iteration, void *opaque)
+{
+	(void)c;
+	(void)iteration;
+	dom_event(opaque, d, DE_MIGRATION_ITERATION);
+}
+
+static void on_job_completed(virConnectPtr c, virDomainPtr d, virTypedParameterPtr p,
+			     int n, void *opaque)
+{
+	(void)c;
+	(void)p;
+	(void)n;
+	/* the state machine acts on it only for a domain migrating out */
+	if (virDomainIsActive(d) == 1)
+		dom_event(opaque, d, DE_JOB_ENDED_HERE);
+}
+
+static bool is_memory_alias(const char *alias)
+{
+	static const char *const prefixes[] = { "dimm", "nvdimm", "virtiomem", "virtiopmem" };
+
+	for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+		if (alias && !strncmp(alias, prefixes[i], strlen(prefixes[i])))
+			return true;
+	return false;
+}
+
+static void on_device_added(virConnectPtr c, virDomainPtr d, const char *alias, void *opaque)
+{
+	(void)c;
+	if (is_memory_alias(alias))
+		dom_event(opaque, d, DE_MEMORY_ADDED);
+}
+
+static void on_device_removed(virConnectPtr c, virDomainPtr d, const char *alias, void *opaque)
+{
+	(void)c;
+	(void)opaque;
+	if (is_memory_alias(alias))
+		log_dom(LOG_INFO, virDomainGetName(d), NULL, NULL, NULL,
+			"memory device %s removed", alias);
+}
+
+static void on_metadata(virConnectPtr c, virDomainPtr d, int type, const char *nsuri, void *opaque)
+{
+	(void)c;
+	(void)type;
+	(void)nsuri;
+	dom_event(opaque, d, DE_METADATA_CHANGED);
+}
+
+static void on_memdev_size(virConnectPtr c, virDomainPtr d, const char *alias,
+			   unsigned long long size, void *opaque)
+{
+	(void)c;
+	(void)alias;
+	(void)size;
+	dom_event(opaque, d, DE_MEMORY_ADDED);
+}
+
+static void schedule_reconnect(struct agent *a)
+{
+	struct timeval tv;
+	int ms;
+
+	a->backoff_ms = a->backoff_ms ? a->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (a->backoff_ms > BACKOFF_MAX_MS)
+		a->backoff_ms = BACKOFF_MAX_MS;
+	ms = a->backoff_ms + rand() % (a->backoff_ms / 4 + 1);	/* jitter */
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	evtimer_add(a->reconnect_timer, &tv);
+}
+
+static void drop(struct agent *a)
+{
+	for (int i = 0; i < a->ncallbacks; i++)
+		virConnectDomainEventDeregisterAny(a->conn, a->callbacks[i]);
+	a->ncallbacks = 0;
+	virConnectUnregisterCloseCallback(a->conn, NULL);
+	virConnectClose(a->conn);
+	a->conn = NULL;
+	a->connected = false;
+}
+
+static void on_close_later(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	if (a->conn)
+		drop(a);
+	status_write(a);
+	schedule_reconnect(a);
+}
+
+static void on_close(virConnectPtr c, int reason, void *opaque)
+{
+	struct agent *a = opaque;
+	static const struct timeval now = { 0, 0 };
+
+	(void)c;
+	log_msg(LOG_WARNING, "connection to %s closed (reason %d); reconnecting", a->cfg.uri, reason);
+	a->connected = false;
+	/* not from inside libvirt's callback: close and reopen from the loop */
+	event_base_once(a->base, -1, EV_TIMEOUT, on_close_later, a, &now);
+}
+
+static void register_events(struct agent *a)
+{
+	static const struct {
+		int id;
+		virConnectDomainEventGenericCallback cb;
+	} evs[] = {
+		{ VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle) },
+		{ VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION, VIR_DOMAIN_EVENT_CALLBACK(on_iteration) },
+		{ VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, VIR_DOMAIN_EVENT_CALLBACK(on_job_completed) },
+		{ VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, VIR_DOMAIN_EVENT_CALLBACK(on_device_added) },
+		{ VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_device_removed) },
+		{ VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, VIR_DOMAIN_EVENT_CALLBACK(on_metadata) },
+		{ VIR_DOMAIN_EVENT_ID_MEMORY_DEVICE_SIZE_CHANGE, VIR_DOMAIN_EVENT_CALLBACK(on_memdev_size) },
+	};
+
+	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+		int id = virConnectDomainEventRegisterAny(a->conn, NULL, evs[i].id, evs[i].cb, a, NULL);
+
+		if (id < 0)
+			log_msg(LOG_WARNING, "cannot register domain event %d", evs[i].id);
+		else
+			a->callbacks[a->ncallbacks++] = id;
+	}
+}
+
+static void resync(struct agent *a)
+{
+	virDomainPtr *doms = NULL;
+	int n = virConnectListAllDomains(a->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+
+	if (n < 0) {
+		log_msg(LOG_WARNING, "cannot list domains: %s", virGetLastErrorMessage());
+		return;
+	}
+	dom_mark_unseen(a);
+	for (int i = 0; i < n; i++) {
+		virDomainJobInfo job;
+		bool migrating = virDomainGetJobInfo(doms[i], &job) == 0 &&
+				 job.type != VIR_DOMAIN_JOB_NONE;
+
+		dom_seen(a, doms[i], migrating);
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	dom_sweep(a);
+	log_msg(LOG_INFO, "resync: %d running domain%s", n, n == 1 ? "" : "s");
+}
+
+static void try_connect(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	a->conn = virConnectOpen(a->cfg.uri);
+	if (!a->conn) {
+		log_msg(LOG_WARNING, "cannot connect to %s: %s", a->cfg.uri, virGetLastErrorMessage());
+		schedule_reconnect(a);
+		status_write(a);
+		return;
+	}
+	if (virConnectSetKeepAlive(a->conn, 5, 3) < 0)
+		log_msg(LOG_WARNING, "no keepalive on %s", a->cfg.uri);
+	virConnectRegisterCloseCallback(a->conn, on_close, a, NULL);
+	register_events(a);
+	a->connected = true;
+	a->backoff_ms = 0;
+	a->reconnects++;
+	log_msg(LOG_INFO, "connected to %s", a->cfg.uri);
+	resync(a);
+	status_write(a);
+}
+
+void conn_start(struct agent *a)
+{
+	a->reconnect_timer = evtimer_new(a->base, try_connect, a);
+	try_connect(-1, 0, a);
+}
+
+void conn_stop(struct agent *a)
+{
+	if (a->conn)
+		drop(a);
+	if (a->reconnect_timer)
+		event_free(a->reconnect_timer);
+	a->reconnect_timer = NULL;
+}

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* What prepopd believes, for prepopctl status: STATE_DIR/status.json, replaced atomically. */
+#include <errno.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "log.h"
+
+static json_object *str_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *dom_json(const struct adom *d)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "name", json_object_new_string(d->name));
+	json_object_object_add(o, "uuid", json_object_new_string(d->uuid));
+	json_object_object_add(o, "state", json_object_new_string(ds_state_str(d->sm.state)));
+	json_object_object_add(o, "decisions", json_object_new_int64(d->decisions));
+	json_object_object_add(o, "mode", d->decided ? json_object_new_string(pp_mode_str(d->mode)) : NULL);
+	json_object_object_add(o, "reason", d->decided ? json_object_new_string(pp_reason_str(d->reason)) : NULL);
+	json_object_object_add(o, "explanation", d->decided ? json_object_new_string(d->explanation) : NULL);
+	json_object_object_add(o, "dry_run", json_object_new_boolean(d->dry_run));
+	json_object_object_add(o, "flavor", str_or_null(d->flavor));
+	json_object_object_add(o, "error", str_or_null(d->error));
+	return o;
+}
+
+const char *status_line(struct agent *a)
+{
+	static char buf[256];
+	unsigned pre = 0;
+
+	for (struct adom *d = a->doms; d; d = d->next)
+		pre += d->decided && d->mode == PP_MODE_PREPOPULATE;
+	snprintf(buf, sizeof(buf), "%s; %u domains, %u prepopulate%s%s%s",
+		 a->connected ? "connected" : "disconnected", a->ndoms, pre,
+		 a->cfg.observe_only || !a->module_present ? "; observe-only" : "",
+		 !a->module_present ? " (no /dev/kvm_prepop)" : "",
+		 a->policy_error ? "; policy reload FAILED, old policy kept" : "");
+	return buf;
+}
+
+void status_write(struct agent *a)
+{
+	json_object *o = json_object_new_object(), *p = json_object_new_object();
+	json_object *doms = json_object_new_array();
+	char path[4096], tmp[4096];
+	const char *text;
+	int fd;
+
+	json_object_object_add(o, "version", json_object_new_int(1));
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "uri", json_object_new_string(a->cfg.uri));
+	json_object_object_add(o, "connected", json_object_new_boolean(a->connected));
+	json_object_object_add(o, "connects", json_object_new_int64(a->reconnects));
+	json_object_object_add(o, "observe_only",
+			       json_object_new_boolean(a->cfg.observe_only || !a->module_present));
+	json_object_object_add(o, "module_present", json_object_new_boolean(a->module_present));
+	json_object_object_add(p, "dir", json_object_new_string(a->cfg.policy_dir));
+	json_object_object_add(p, "generation", json_object_new_int64(a->policy_generation));
+	json_object_object_add(p, "reload_error", str_or_null(a->policy_error));
+	json_object_object_add(o, "policy", p);
+	for (struct adom *d = a->doms; d; d = d->next)
+		json_object_array_add(doms, dom_json(d));
+	json_object_object_add(o, "domains", doms);
+	json_object_object_add(o, "status", json_object_new_string(status_line(a)));
+	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+
+	snprintf(path, sizeof(path), "%s/status.json", a->cfg.state_dir);
+	snprintf(tmp, sizeof(tmp), "%s/.status.json.tmp", a->cfg.state_dir);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+	    close(fd) < 0 || rename(tmp, path) < 0)
+		log_msg(LOG_WARNING, "cannot write %s: %s", path, strerror(errno));
+	json_object_put(o);
+	sd_notifyf(0, "STATUS=%s", status_line(a));
+}

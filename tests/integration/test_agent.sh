@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# prepopd against a real libvirtd with real TCG guests (observe-only: no
+# module here): it sees start/suspend/resume/destroy, decides per the
+# policy, re-decides on a metadata change and a policy reload, keeps the old
+# policy on a bad reload, and survives a libvirtd restart with every domain
+# re-found.
+#   test_agent.sh PREPOPD PREPOPCTL SOURCE_DIR
+set -u
+if [ -z "${PP_IN_NS:-}" ]; then
+	exec env PP_IN_NS=1 unshare -m --propagation private bash "$0" "$@"
+fi
+PREPOPD=$1 CTL=$2 SRC=$3
+T=$(mktemp -d /tmp/pp-agent-XXXXXX)
+. "$SRC/tests/integration/libvirt-host.sh"
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+cleanup() {
+	[ -n "${AGENT:-}" ] && kill "$AGENT" 2>/dev/null
+	for d in $(virsh -c qemu:///system list --name 2>/dev/null); do virsh -c qemu:///system destroy "$d" >/dev/null 2>&1; done
+	host_stop
+}
+trap cleanup EXIT
+
+host_setup "$T/host"
+host_start || exit 1
+V="virsh -q -c qemu:///system"
+cp -r "$SRC/policy/policy.d" "$T/policy"
+echo '{ "host_id": "test-host-1", "groups": ["canary"] }' >"$T/host.json"
+STATE=$T/state
+
+st() { "$CTL" status --state-dir "$STATE" --json 2>/dev/null; }
+# wait_for JQ-EXPR: until the status satisfies it (10 s)
+wait_for() {
+	for _ in $(seq 100); do
+		[ "$(st | jq -r "$1" 2>/dev/null)" == "true" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+dom() { st | jq -c ".domains[] | select(.name == \"$1\") | $2"; }
+
+# a bad configuration file: a clear error and exit 2
+echo '{ "uri": "qemu:///system", "colour": 1 }' >"$T/bad.conf"
+"$PREPOPD" -c "$T/bad.conf" 2>"$T/bad.err"
+expect_rc=$?
+[ $expect_rc -eq 2 ] && grep -q 'bad.conf: $.colour: unknown key "colour"' "$T/bad.err" && ok || bad "bad config: exit $expect_rc, $(cat "$T/bad.err")"
+
+# the shipped sample configuration, with command-line overrides
+"$PREPOPD" -c "$SRC/systemd/prepopd.conf" -u qemu:///system -p "$T/policy" -H "$T/host.json" -s "$STATE" -o 2>"$T/agent.log" &
+AGENT=$!
+wait_for '.connected' && ok || bad "agent never connected: $(cat "$T/agent.log")"
+expect() { if [ "$2" == "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
+
+guest_xml d1 >"$T/d1.xml"
+$V create "$T/d1.xml" >/dev/null || bad "virsh create d1"
+wait_for '[.domains[] | select(.name == "d1" and .state == "settled")] | length == 1' && ok || bad "d1 not settled"
+expect "d1 decision" "$(dom d1 '[.mode, .reason, .decisions]')" '["fault","not-kvm",1]'
+
+$V suspend d1 >/dev/null && $V resume d1 >/dev/null
+sleep 0.5
+expect "suspend/resume decides nothing" "$(dom d1 '[.state, .decisions]')" '["settled",1]'
+
+$V desc d1 --live "changed" >/dev/null
+wait_for '.domains[] | select(.name == "d1") | .decisions == 2' && ok || bad "metadata change did not re-decide: $(dom d1 .)"
+
+# reload: the kill switch
+jq '.rollout.enabled = false' "$T/policy/defaults.json" >"$T/d.json" && mv "$T/d.json" "$T/policy/defaults.json"
+kill -HUP $AGENT
+wait_for '.policy.generation == 2' && ok || bad "reload did not take"
+wait_for '.domains[] | select(.name == "d1") | .reason == "disabled"' && ok || bad "kill switch not applied: $(dom d1 .)"
+
+# a bad reload keeps the old policy, and says so
+echo '{ "flavor": "broken", "match": ["x*"], "mode": "sometimes" }' >"$T/policy/zz-broken.json"
+kill -HUP $AGENT
+wait_for '.policy.reload_error != null' && ok || bad "bad reload not reported"
+expect "generation kept" "$(st | jq .policy.generation)" 2
+st | jq -r .policy.reload_error | grep -q 'zz-broken.json: $.mode: unknown mode "sometimes"' && ok || bad "reload error text: $(st | jq -r .policy.reload_error)"
+expect "old policy still decides" "$(dom d1 .reason)" '"disabled"'
+grep -q 'unknown mode "sometimes"' "$T/agent.log" && ok || bad "reload error not logged"
+"$CTL" status --state-dir "$STATE" | grep -q "policy reload FAILED" && ok || bad "text status does not show the failed reload"
+rm "$T/policy/zz-broken.json"
+jq '.rollout.enabled = true' "$T/policy/defaults.json" >"$T/d.json" && mv "$T/d.json" "$T/policy/defaults.json"
+kill -HUP $AGENT
+wait_for '.policy.generation == 3 and .policy.reload_error == null' && ok || bad "good reload after a bad one"
+wait_for '.domains[] | select(.name == "d1") | .reason == "not-kvm"' && ok || bad "re-decided after the fix"
+
+# libvirtd restarts: the agent reconnects and re-finds d1 (QEMU outlives libvirtd)
+host_restart || bad "libvirtd restart"
+wait_for '.connected and .connects >= 2' && ok || bad "no reconnect after libvirtd restart: $(st | jq -c '{connected, connects}')"
+wait_for '[.domains[] | select(.name == "d1")] | length == 1' && ok || bad "d1 lost across the restart"
+guest_xml d2 >"$T/d2.xml"
+$V create "$T/d2.xml" >/dev/null || bad "virsh create d2"
+wait_for '[.domains[] | select(.name == "d2" and .state == "settled")] | length == 1' && ok || bad "d2 not seen after reconnect"
+
+# libvirtd down for a while: backoff, then everything re-found
+host_stop
+$V list >/dev/null 2>&1 && bad "libvirtd still up"
+wait_for '.connected == false' && ok || bad "disconnect not noticed"
+sleep 2
+host_start
+wait_for '.connected and .connects >= 3' && ok || bad "no reconnect after a longer outage"
+wait_for '[.domains[] | select(.name == "d1" or .name == "d2")] | length == 2' && ok || bad "domains lost across the outage"
+
+$V destroy d1 >/dev/null
+wait_for '[.domains[] | select(.name == "d1")] | length == 0' && ok || bad "destroyed d1 not forgotten"
+expect "d2 still there" "$(dom d2 .state)" '"settled"'
+
+kill -TERM $AGENT
+wait $AGENT
+expect "agent exit on SIGTERM" $? 0
+AGENT=
+
+echo "integration agent: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -26,9 +26,12 @@ struct adom {
 	char *error;		/* why the last decision could not be made */
 	unsigned long long memory_bytes;
 	struct event *job_timer;
+	struct pjob *job;	/* the populate in progress */
 	bool seen;		/* resync mark */
 	struct adom *next;
 };
+
+struct pjob;
 
 struct agent {
 	struct event_base *base;
@@ -45,6 +48,14 @@ struct agent {
 	unsigned policy_generation;
 	struct pp_host host;
 	bool module_present;
+	int prepop_fd;		/* /dev/kvm_prepop, or -1 */
+	unsigned jobs;		/* populates in progress */
+	bool stopping;		/* exit once the last job has resumed its guest */
+	bool status_pending;	/* a status write is scheduled */
+	/* event → decision latency, microseconds, the last LAT_SAMPLES decisions */
+#define LAT_SAMPLES 4096
+	unsigned lat_n;
+	unsigned lat_us[LAT_SAMPLES];
 	struct adom *doms;
 	unsigned ndoms;
 };

@@ -10,6 +10,7 @@
 #include <libvirt/virterror.h>
 
 #include "agent.h"
+#include "driver.h"
 #include "log.h"
 
 #define BACKOFF_MIN_MS 250
@@ -229,7 +230,7 @@ static void try_connect(evutil_socket_t fd, short what, void *arg)
 		status_write(a);
 		return;
 	}
-	if (virConnectSetKeepAlive(a->conn, 5, 3) < 0)
+	if (virConnectSetKeepAlive(a->conn, 30, 3) < 0)	/* a hung libvirtd within 2 min; 2 wake-ups a minute */
 		log_msg(LOG_WARNING, "no keepalive on %s", a->cfg.uri);
 	virConnectRegisterCloseCallback(a->conn, on_close, a, NULL);
 	register_events(a);
@@ -237,6 +238,7 @@ static void try_connect(evutil_socket_t fd, short what, void *arg)
 	a->backoff_ms = 0;
 	a->reconnects++;
 	log_msg(LOG_INFO, "connected to %s", a->cfg.uri);
+	driver_recover(a);
 	resync(a);
 	status_write(a);
 }

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The domains prepopd knows, their state machines, decisions and actions. */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "agent.h"
 #include "domxml.h"
+#include "driver.h"
 #include "hostprobe.h"
 #include "log.h"
 
@@ -43,6 +47,7 @@ static struct adom *dom_get(struct agent *a, virDomainPtr vd)
 
 static void dom_free(struct adom *d)
 {
+	driver_cancel(d);
 	if (d->job_timer)
 		event_free(d->job_timer);
 	free(d->name);
@@ -98,7 +103,8 @@ static void host_facts(struct agent *a, struct pp_host *h)
 	pp_host_probe(h, "/proc/meminfo");
 }
 
-static void decide(struct agent *a, struct adom *d, virDomainPtr vd)
+/* Decide; true if the agent should populate now (with *params). */
+static bool decide(struct agent *a, struct adom *d, virDomainPtr vd, struct pp_params *params)
 {
 	struct pp_errs errs = { 0 };
 	struct pp_domain facts;
@@ -110,7 +116,7 @@ static void decide(struct agent *a, struct adom *d, virDomainPtr vd)
 	if (!xml) {
 		set_error(d, "cannot read the domain XML");
 		log_dom(LOG_WARNING, d->name, d->uuid, NULL, NULL, "cannot read the domain XML");
-		return;
+		return false;
 	}
 	if (pp_domain_parse(xml, strlen(xml), d->name, &facts, &errs) < 0) {
 		char msg[512];
@@ -121,7 +127,7 @@ static void decide(struct agent *a, struct adom *d, virDomainPtr vd)
 		log_dom(LOG_WARNING, d->name, d->uuid, NULL, NULL, "cannot classify: %s", msg);
 		pp_errs_free(&errs);
 		free(xml);
-		return;
+		return false;
 	}
 	free(xml);
 	set_error(d, NULL);
@@ -138,9 +144,12 @@ static void decide(struct agent *a, struct adom *d, virDomainPtr vd)
 	log_dom(LOG_INFO, d->name, d->uuid, pp_mode_str(dec.mode), pp_reason_str(dec.reason),
 		"%s (%s): %s%s%s", pp_mode_str(dec.mode), pp_reason_str(dec.reason),
 		dec.explanation, dec.dry_run ? " [dry run]" : "",
-		dec.mode == PP_MODE_PREPOPULATE && (a->cfg.observe_only || !a->module_present) ?
+		dec.mode == PP_MODE_PREPOPULATE && (a->cfg.observe_only || a->prepop_fd < 0) ?
 		" [observe-only]" : "");
 	pp_domain_free(&facts);
+	*params = dec.params;
+	return dec.mode == PP_MODE_PREPOPULATE && !dec.dry_run && !a->cfg.observe_only &&
+	       a->prepop_fd >= 0;
 }
 
 static void job_poll(evutil_socket_t fd, short what, void *arg);
@@ -156,6 +165,8 @@ static void watch_job(struct agent *a, struct adom *d)
 
 static void apply(struct agent *a, struct adom *d, virDomainPtr vd, unsigned act)
 {
+	if (act & DA_CANCEL)
+		driver_cancel(d);
 	if (act & DA_FORGET) {
 		dom_forget(a, d);
 		return;
@@ -176,14 +187,32 @@ static void apply(struct agent *a, struct adom *d, virDomainPtr vd, unsigned act
 		log_dom(LOG_INFO, d->name, d->uuid, "fault", "postcopy", "%s", d->explanation);
 	}
 	if (act & DA_DECIDE) {
-		decide(a, d, vd);
-		/* the populate driver is not wired yet: observe-only */
-		ds_step(&d->sm, DE_POPULATE_DONE);
+		struct pp_params params;
+		int r = -ENOSYS;
+
+		if (decide(a, d, vd, &params) && (r = driver_start(a, d, vd, &params)) < 0) {
+			char msg[160];
+
+			snprintf(msg, sizeof(msg), "cannot populate: %s", strerror(-r));
+			set_error(d, msg);
+			log_dom(LOG_WARNING, d->name, d->uuid, NULL, NULL, "%s", msg);
+		}
+		if (!d->job)
+			ds_step(&d->sm, DE_POPULATE_DONE);
 	}
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
 }
 
 void dom_event(struct agent *a, virDomainPtr vd, enum ds_event ev)
 {
+	uint64_t t0 = mono_us();
 	struct adom *d = dom_get(a, vd);
 	unsigned act;
 
@@ -193,6 +222,8 @@ void dom_event(struct agent *a, virDomainPtr vd, enum ds_event ev)
 	log_dom(LOG_DEBUG, d->name, d->uuid, NULL, NULL, "event %s -> %s", ds_event_str(ev),
 		ds_state_str(d->sm.state));
 	apply(a, d, vd, act);
+	if (act & DA_DECIDE)
+		a->lat_us[a->lat_n++ % LAT_SAMPLES] = (unsigned)(mono_us() - t0);
 	status_write(a);
 }
 

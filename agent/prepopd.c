@@ -5,6 +5,7 @@
  * One libevent loop, here; libvirt's event loop runs inside it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <event2/thread.h>
 #include <getopt.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "driver.h"
 #include "evbridge.h"
 #include "log.h"
 #include "prepop/hostfacts.h"
@@ -45,6 +47,13 @@ static char *join_errors(const struct pp_errs *e)
 	pp_errs_print(e, f);
 	fclose(f);
 	return buf;
+}
+
+static void open_module(struct agent *a)
+{
+	if (a->prepop_fd < 0)
+		a->prepop_fd = open(KVM_PREPOP_DEVICE, O_RDWR | O_CLOEXEC);
+	a->module_present = a->prepop_fd >= 0;
 }
 
 /* Load everything new first; swap only if all of it is valid. */
@@ -90,7 +99,7 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 		   (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-	a->module_present = access(KVM_PREPOP_DEVICE, F_OK) == 0;
+	open_module(a);
 	if (load_policy(a) < 0) {
 		log_msg(LOG_ERR, "reload: the new policy is invalid; keeping generation %u",
 			a->policy_generation);
@@ -110,7 +119,13 @@ static void on_term(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	sd_notify(0, "STOPPING=1");
-	event_base_loopexit(a->base, NULL);
+	a->stopping = true;
+	/* never exit with a guest paused: wait for slices in flight to resume */
+	for (struct adom *d = a->doms; d; d = d->next)
+		if (d->job)
+			driver_cancel(d);
+	if (!a->jobs)
+		event_base_loopexit(a->base, NULL);
 }
 
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
@@ -176,7 +191,8 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "cannot start: the policy in %s is invalid", a.cfg.policy_dir);
 		return 1;
 	}
-	a.module_present = access(KVM_PREPOP_DEVICE, F_OK) == 0;
+	a.prepop_fd = -1;
+	open_module(&a);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
@@ -214,6 +230,8 @@ int main(int argc, char **argv)
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);
+	if (a.prepop_fd >= 0)
+		close(a.prepop_fd);
 	pp_policy_free(a.policy);
 	pp_host_free(&a.host);
 	free(a.policy_error);

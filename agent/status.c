@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
@@ -49,7 +50,55 @@ const char *status_line(struct agent *a)
 	return buf;
 }
 
+static void write_now(struct agent *a);
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	struct agent *a = arg;
+
+	(void)fd;
+	(void)what;
+	a->status_pending = false;
+	write_now(a);
+}
+
+/*
+ * Coalesced: one write per loop iteration, however many domains changed
+ * (a resync of 1,000 domains writes the file once, not 1,000 times).
+ */
 void status_write(struct agent *a)
+{
+	static const struct timeval now = { 0, 0 };
+
+	if (a->status_pending)
+		return;
+	a->status_pending = true;
+	event_base_once(a->base, -1, EV_TIMEOUT, on_flush, a, &now);
+}
+
+static int cmp_uint(const void *x, const void *y)
+{
+	unsigned a = *(const unsigned *)x, b = *(const unsigned *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+static json_object *latency_json(const struct agent *a)
+{
+	static unsigned v[LAT_SAMPLES];
+	unsigned n = a->lat_n < LAT_SAMPLES ? a->lat_n : LAT_SAMPLES;
+	json_object *o = json_object_new_object();
+
+	memcpy(v, a->lat_us, n * sizeof(*v));
+	qsort(v, n, sizeof(*v), cmp_uint);
+	json_object_object_add(o, "decisions", json_object_new_int64(a->lat_n));
+	json_object_object_add(o, "p50_us", n ? json_object_new_int64(v[n / 2]) : NULL);
+	json_object_object_add(o, "p99_us", n ? json_object_new_int64(v[(n * 99) / 100]) : NULL);
+	json_object_object_add(o, "max_us", n ? json_object_new_int64(v[n - 1]) : NULL);
+	return o;
+}
+
+static void write_now(struct agent *a)
 {
 	json_object *o = json_object_new_object(), *p = json_object_new_object();
 	json_object *doms = json_object_new_array();
@@ -72,6 +121,7 @@ void status_write(struct agent *a)
 	for (struct adom *d = a->doms; d; d = d->next)
 		json_object_array_add(doms, dom_json(d));
 	json_object_object_add(o, "domains", doms);
+	json_object_object_add(o, "event_to_decision", latency_json(a));
 	json_object_object_add(o, "status", json_object_new_string(status_line(a)));
 	text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 

@@ -102,7 +102,7 @@ static long ioctl_populate(void __user *u)
 	}
 	if (ret && ret != -EINTR)
 		return ret;
-	/* -EINTR still hands back the cursor */
+	/* -EINTR still hands back the cursor (and end_gpa, when it was 0) */
 	return copy_out(u, &p, sizeof(p), usize) ?: ret;
 }
 

@@ -111,5 +111,25 @@ wait $AGENT
 expect "agent exit on SIGTERM" $? 0
 AGENT=
 
+# crash safety: a guest recorded as paused by prepopd (killed mid-slice) is
+# resumed by the next prepopd; a guest paused by someone else is left alone
+UUID2=$($V domuuid d2)
+$V suspend d2 >/dev/null
+echo "$UUID2" >"$STATE/paused"
+"$PREPOPD" -u qemu:///system -p "$T/policy" -H "$T/host.json" -s "$STATE" -o 2>"$T/agent2.log" &
+AGENT=$!
+for _ in $(seq 100); do [ "$($V domstate d2)" == "running" ] && break; sleep 0.1; done
+expect "recorded guest resumed" "$($V domstate d2)" running
+expect "record cleared" "$(cat "$STATE/paused")" ""
+grep -q "resumed: a previous prepopd paused it" "$T/agent2.log" && ok || bad "recovery not logged"
+kill -TERM $AGENT; wait $AGENT; AGENT=
+$V suspend d2 >/dev/null
+"$PREPOPD" -u qemu:///system -p "$T/policy" -H "$T/host.json" -s "$STATE" -o 2>"$T/agent3.log" &
+AGENT=$!
+wait_for '.connected' || bad "third agent never connected"
+sleep 0.5
+expect "a guest paused by the user stays paused" "$($V domstate d2)" paused
+kill -TERM $AGENT; wait $AGENT; AGENT=
+
 echo "integration agent: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -206,6 +206,7 @@ static int t_populate(int b)
 	CHECK(p.next_gpa == BASE + size, "next_gpa %#llx, want %#llx",
 	      (unsigned long long)p.next_gpa, (unsigned long long)(BASE + size));
 	CHECK(p.workers == 2, "workers %u, want 2", p.workers);
+	CHECK(p.end_gpa == BASE + size, "end_gpa %#llx: where RAM ends", (unsigned long long)p.end_gpa);
 	added = leaves(&vm) - before;
 	/* every page of RAM is mapped now, each exactly once, at the host's page size */
 	CHECK(leaves(&vm) == want, "%lld leaves in all, want %lld (4k %lld, 2m %lld, 1g %lld)",
@@ -375,6 +376,8 @@ static int t_budget(int unused)
 		r = pp_populate(vm.fd, cursor, 0, 1, 0, &p);	/* 1 ns: one chunk a call */
 		CHECK(r == 0, "round %d: %s", rounds, strerror(-r));
 		CHECK(p.next_gpa > cursor, "round %d made no progress", rounds);
+		CHECK(p.end_gpa == BASE + 16 * MiB, "round %d: end_gpa %#llx", rounds,
+		      (unsigned long long)p.end_gpa);
 		cursor = p.next_gpa;
 		sum += p.mapped_4k + p.mapped_2m + p.mapped_1g;
 		calls += p.fault_calls;

@@ -42,8 +42,8 @@ struct kvm_prepop_version {
  * largest page size the host backs, using up to max_threads idle vCPUs
  * (0: every usable one), for at most budget_ns (0: no limit).
  *
- * Returns 0 with next_gpa == end of the range when done, or 0 with
- * next_gpa < end when the budget ran out: call again from next_gpa.
+ * Returns 0 with next_gpa == end_gpa when done, or 0 with next_gpa <
+ * end_gpa when the budget ran out: call again from next_gpa.
  * Errors: -EBUSY (every vCPU is running, in SMM or in guest mode; a slot
  * in range logs dirty pages; guest RAM is userfaultfd-armed, as in
  * post-copy; another POPULATE of this VM is running), -EAGAIN (no idle
@@ -58,7 +58,8 @@ struct kvm_prepop_populate {
 	__s32 vm_fd;		/* in */
 	__u32 max_threads;	/* in: 0 = one per usable vCPU */
 	__u64 start_gpa;	/* in: page aligned */
-	__u64 end_gpa;		/* in: page aligned, exclusive */
+	__u64 end_gpa;		/* in: page aligned, exclusive, 0 = end of RAM;
+				 * out: where RAM ends, when 0 was passed */
 	__u64 budget_ns;	/* in: 0 = no limit */
 	__u64 next_gpa;		/* out: resume here; end of range when done */
 	__u64 mapped_4k;	/* out: leaves added, from the VM's pages_* stats */

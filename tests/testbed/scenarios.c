@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "kvmtest.h"
+#include "qemu.h"
 
 #define BASE GiB	/* the RAM under test starts at 1 GiB, aligned for every page size */
 #define SKIP 1
@@ -538,6 +539,73 @@ static int t_range(int unused)
 	return 0;
 }
 
+/*
+ * The agent's path: a VM owned by another process, found the way prepopd
+ * finds QEMU (its command line carries -uuid), its fd taken with
+ * pidfd_getfd, populated from here; the owner's guest then touches RAM.
+ */
+#define FAKE_UUID "5a1e0000-0000-4000-8000-00000000c0de"
+
+static int fake_qemu(int rfd, int wfd)
+{
+	struct vm vm;
+	long long faults;
+	char c;
+
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);	/* no keeper VM: one kvm-vm fd */
+	if (kvm_fd < 0 || setup(&vm, B_THP, 32 * MiB, 2) != 0)
+		return 3;
+	if (write(wfd, "R", 1) != 1 || read(rfd, &c, 1) != 1)
+		return 4;
+	faults = touch(&vm);
+	dprintf(wfd, "%lld\n", faults);
+	return 0;
+}
+
+static int t_cross_process(int unused)
+{
+	int to_child[2], from_child[2], vfd, r, status;
+	struct kvm_prepop_populate p;
+	char rs[16], ws[16], buf[64] = "";
+	pid_t pid, found;
+	ssize_t n;
+
+	(void)unused;
+	CHECK(pipe(to_child) == 0 && pipe(from_child) == 0, "pipe");
+	pid = fork();
+	if (pid == 0) {
+		snprintf(rs, sizeof(rs), "%d", to_child[0]);
+		snprintf(ws, sizeof(ws), "%d", from_child[1]);
+		execl("/proc/self/exe", "qemu-system-x86_64", "-name", "guest=xp", "-uuid",
+		      FAKE_UUID, "--fake-qemu", rs, ws, (char *)NULL);
+		_exit(5);
+	}
+	close(to_child[0]);
+	close(from_child[1]);
+	CHECK(read(from_child[0], buf, 1) == 1 && buf[0] == 'R', "the fake QEMU did not start");
+	r = qemu_find("xp", FAKE_UUID, &found);
+	CHECK(r == 0 && found == pid, "qemu_find: %s, pid %d (want %d)", strerror(-r), found, pid);
+	vfd = qemu_vm_fd(pid);
+	CHECK(vfd >= 0, "qemu_vm_fd: %s", strerror(-vfd));
+	r = pp_populate(vfd, 0, 0, 0, 0, &p);
+	close(vfd);
+	CHECK(r == 0, "populate through pidfd_getfd: %s", strerror(-r));
+	CHECK(p.workers == 2 && p.next_gpa == p.end_gpa && p.end_gpa == BASE + 32 * MiB,
+	      "workers %u next %#llx end %#llx", p.workers, (unsigned long long)p.next_gpa,
+	      (unsigned long long)p.end_gpa);
+	CHECK(p.mapped_2m == 16, "2M leaves %llu", (unsigned long long)p.mapped_2m);
+	CHECK(write(to_child[1], "T", 1) == 1, "pipe");
+	n = read(from_child[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "fake QEMU exit %d", WEXITSTATUS(status));
+	CHECK(atoll(buf) == 0 && buf[0] == '0', "the owner's guest took %s faults", buf);
+	CHECK(qemu_find("xp", FAKE_UUID, &found) == -ESRCH, "found a QEMU that has exited");
+	close(to_child[1]);
+	close(from_child[0]);
+	return 0;
+}
+
 struct scenario {
 	const char *name;
 	int (*fn)(int);
@@ -567,6 +635,7 @@ static const struct scenario scenarios[] = {
 	{ "second-populate-ebusy", t_second_busy, 0 },
 	{ "vmm-teardown-mid-populate", t_teardown_mid, 0 },
 	{ "vmm-killed-mid-populate", t_killed_mid, 0 },
+	{ "other-process-vm-via-pidfd-getfd", t_cross_process, 0 },
 };
 
 static const char *current;
@@ -592,6 +661,9 @@ int main(int argc, char **argv)
 	int pass = 0, fail = 0, skip = 0, n = 0;
 	int repeat = argc > 2 ? atoi(argv[2]) : 1;
 
+	for (int i = 1; i + 2 < argc; i++)	/* as exec'ed by t_cross_process */
+		if (!strcmp(argv[i], "--fake-qemu"))
+			return fake_qemu(atoi(argv[i + 1]), atoi(argv[i + 2]));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGALRM, on_alarm);
 	kt_init();

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Live migration between two libvirt hosts on this machine (network
+# namespaces joined by a veth pair), an agent on each: a successful pre-copy
+# and a cancelled one (bandwidth cap + domjobabort) land each agent in the
+# right state.  TCG guests, so every decision is fault/not-kvm: what is
+# checked is what each agent believes happened.
+#   test_migration.sh PREPOPD PREPOPCTL SOURCE_DIR
+set -u
+PREPOPD=$1 CTL=$2 SRC=$3
+T=$(mktemp -d /tmp/pp-mig-XXXXXX)
+NA=ppmigA$$ NB=ppmigB$$
+A=10.251.$(($$ % 200)).1 B=10.251.$(($$ % 200)).2
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() { if [ "$2" == "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
+cleanup() {
+	touch "$T/A/stop" "$T/B/stop"
+	sleep 2
+	ip netns del "$NA" 2>/dev/null
+	ip netns del "$NB" 2>/dev/null
+}
+trap cleanup EXIT
+
+ip netns add "$NA" && ip netns add "$NB" || { echo "cannot create network namespaces"; exit 1; }
+ip link add "va$$" netns "$NA" type veth peer name "vb$$" netns "$NB"
+ip -n "$NA" addr add "$A/24" dev "va$$" && ip -n "$NA" link set "va$$" up && ip -n "$NA" link set lo up
+ip -n "$NB" addr add "$B/24" dev "vb$$" && ip -n "$NB" link set "vb$$" up && ip -n "$NB" link set lo up
+cp -r "$SRC/policy/policy.d" "$T/policy"
+for h in A B; do
+	mkdir -p "$T/$h"
+	ns=$NA addr=$A
+	[ $h == B ] && ns=$NB addr=$B
+	ip netns exec "$ns" unshare -m -u --propagation private \
+		bash "$SRC/tests/integration/migration-host.sh" "host$h" "$addr" "$T/$h" "$PREPOPD" "$T/policy" "$SRC" \
+		>"$T/$h/host.log" 2>&1 &
+done
+for _ in $(seq 200); do [ -e "$T/A/ready" ] && [ -e "$T/B/ready" ] && break; sleep 0.1; done
+[ -e "$T/A/ready" ] && [ -e "$T/B/ready" ] || { cat "$T"/*/host.log; exit 1; }
+
+VA="ip netns exec $NA virsh -q -c qemu+tcp://$A/system"
+st() { "$CTL" status --state-dir "$T/$1/state" --json 2>/dev/null; }
+wait_for() { # HOST JQ-EXPR [tries]
+	for _ in $(seq "${3:-150}"); do
+		[ "$(st "$1" | jq -r "$2" 2>/dev/null)" == "true" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+dom() { st "$1" | jq -c "[.domains[] | select(.name == \"$2\")][0] | $3"; }
+wait_for A '.connected' && wait_for B '.connected' && ok || bad "agents not connected"
+
+. "$SRC/tests/integration/libvirt-host.sh"
+guest_xml m1 >"$T/m1.xml"
+$VA create "$T/m1.xml" >/dev/null || bad "create m1 on A"
+wait_for A '[.domains[] | select(.name == "m1" and .state == "settled")] | length == 1' && ok || bad "m1 not settled on A"
+
+# a successful live pre-copy A -> B
+$VA migrate --live --p2p m1 "qemu+tcp://$B/system" --migrateuri "tcp://$B" || bad "migrate m1"
+wait_for A '[.domains[] | select(.name == "m1")] | length == 0' && ok || bad "A did not forget m1: $(dom A m1 .)"
+wait_for B '[.domains[] | select(.name == "m1" and .state == "settled")] | length == 1' && ok || bad "B does not have m1 settled: $(dom B m1 .)"
+expect "B decided m1 once, after it resumed" "$(dom B m1 '[.decisions, .reason]')" '[1,"not-kvm"]'
+
+# a cancelled pre-copy B -> A: capped bandwidth, then domjobabort
+VB="ip netns exec $NB virsh -q -c qemu+tcp://$B/system"
+$VB migrate-setspeed m1 1 >/dev/null
+$VB migrate --live --p2p m1 "qemu+tcp://$A/system" --migrateuri "tcp://$A" >"$T/mig2.log" 2>&1 &
+MIG=$!
+wait_for B '[.domains[] | select(.name == "m1" and .state == "migrating-out")] | length == 1' 300 && ok ||
+	bad "B did not see the outgoing migration: $(dom B m1 .)"
+wait_for A '[.domains[] | select(.name == "m1" and .state == "wait-incoming")] | length == 1' && ok ||
+	bad "A did not see the incoming migration wait: $(dom A m1 .)"
+$VB domjobabort m1 >/dev/null || bad "domjobabort"
+wait $MIG && bad "the capped migration succeeded" || ok
+# the source gets no event for a cancelled pre-copy; the job watch finds it
+wait_for B '[.domains[] | select(.name == "m1" and .state == "settled" and .decisions == 2)] | length == 1' && ok ||
+	bad "B did not re-decide m1 after the failed migration: $(dom B m1 .)"
+wait_for A '[.domains[] | select(.name == "m1")] | length == 0' && ok || bad "A kept the failed incoming m1: $(dom A m1 .)"
+expect "m1 still runs on B" "$($VB domstate m1)" running
+
+echo "integration migration: $pass passed, $fail failed"
+[ $fail -eq 0 ]

@@ -302,12 +302,13 @@ out:
 /* Start one worker per vCPU until max are usable; returns how many are. */
 static int start_workers(struct pp_job *job, struct pp_worker *workers,
 			 int nvcpus, unsigned int max, int *nstarted,
-			 int states[])
+			 int states[], int *err)
 {
 	struct kvm_vcpu *vcpu;
 	unsigned long i;
 	int used = 0;
 
+	*err = 0;
 	kvm_for_each_vcpu(i, vcpu, job->vm->kvm) {
 		struct pp_worker *w = &workers[*nstarted];
 		struct task_struct *t;
@@ -319,11 +320,14 @@ static int start_workers(struct pp_job *job, struct pp_worker *workers,
 		init_completion(&w->claimed);
 		init_completion(&w->exited);
 		w->pages = kmalloc_array(PP_BATCH, sizeof(*w->pages), GFP_KERNEL);
-		if (!w->pages)
+		if (!w->pages) {
+			*err = -ENOMEM;
 			break;
+		}
 		t = kthread_run(worker_fn, w, "kvm_prepop/%lu", i);
 		if (IS_ERR(t)) {
 			kfree(w->pages);
+			*err = PTR_ERR(t);	/* -ENOMEM, or -EINTR if we were killed */
 			break;
 		}
 		w->task = t;
@@ -368,7 +372,7 @@ static long run_job(struct pp_job *job, struct kvm_prepop_populate *arg,
 	int nvcpus = atomic_read(&kvm->online_vcpus);
 	int states[PP_VCPU_GUEST_MODE + 1] = { 0 };
 	struct pp_worker *workers;
-	int i, used, nstarted = 0;
+	int i, used, nstarted = 0, err;
 	u64 done;
 	long ret = 0;
 
@@ -377,7 +381,7 @@ static long run_job(struct pp_job *job, struct kvm_prepop_populate *arg,
 		return -ENOMEM;
 	used = start_workers(job, workers, nvcpus,
 			     arg->max_threads ? arg->max_threads : PP_MAX_WORKERS,
-			     &nstarted, states);
+			     &nstarted, states, &err);
 	if (wait_workers(job, workers, nstarted))
 		ret = -EINTR;
 	for (i = 0; i < nstarted; i++) {
@@ -387,7 +391,7 @@ static long run_job(struct pp_job *job, struct kvm_prepop_populate *arg,
 	kvfree(workers);
 	arg->workers = used;
 	if (!used && !ret)
-		return states[PP_VCPU_NO_ROOT] ? -EAGAIN : -EBUSY;
+		return err ?: states[PP_VCPU_NO_ROOT] ? -EAGAIN : -EBUSY;
 	done = min3((u64)atomic64_read(&job->next), job->nchunks, job->failed);
 	if (done == job->nchunks) {
 		arg->next_gpa = gfn_to_gpa(end);

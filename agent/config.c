@@ -20,7 +20,7 @@ int config_load(struct config *c, const char *path, bool required, struct pp_err
 {
 	static const char *const keys[] = { "uri", "policy_dir", "host_facts", "state_dir" };
 	size_t before = errs->n;
-	json_object *root, *v;
+	json_object *root;
 
 	memset(c, 0, sizeof(*c));
 	set(&c->uri, "qemu:///system");
@@ -64,7 +64,6 @@ int config_load(struct config *c, const char *path, bool required, struct pp_err
 			pp_errs_add(errs, path, jp, "unknown key \"%s\"", key);
 		}
 	}
-	(void)v;
 	json_object_put(root);
 	return errs->n == before ? 0 : -1;
 }

@@ -95,8 +95,7 @@ static void set_error(struct adom *d, const char *msg)
 /* Host facts for the overcommit fallback: the file's, /proc/meminfo, and the guests'. */
 static void host_facts(struct agent *a, struct pp_host *h)
 {
-	*h = a->host;
-	h->mem_total_bytes = a->host.mem_total_bytes;
+	*h = a->host;	/* shallow: a->host owns the strings */
 	h->guest_memory_bytes = 0;
 	for (struct adom *d = a->doms; d; d = d->next)
 		h->guest_memory_bytes += d->memory_bytes;

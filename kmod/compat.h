@@ -124,6 +124,24 @@ static inline bool pp_vm_has_shadow_pages(struct kvm *kvm)
 	return READ_ONCE(kvm->arch.indirect_shadow_pages) != 0;
 }
 
+/*
+ * The fault path gives up (RET_PF_RETRY, returned as 1 like a fix) when an
+ * mmu-notifier invalidation races with it: THP compaction, migration,
+ * reclaim.  The guest would simply fault again; we ask again.
+ */
+static inline unsigned long pp_invalidate_seq(struct kvm *kvm)
+{
+	unsigned long seq = READ_ONCE(kvm->mmu_invalidate_seq);
+
+	smp_rmb();
+	return seq;
+}
+
+static inline bool pp_invalidated_since(struct kvm *kvm, unsigned long seq)
+{
+	return mmu_invalidate_retry(kvm, seq);
+}
+
 static inline u64 pp_vm_pages(struct kvm *kvm, int level)
 {
 	return atomic64_read(&kvm->stat.pages[level - PG_LEVEL_4K]);

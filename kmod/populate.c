@@ -172,16 +172,25 @@ static int map_level(struct kvm *kvm, const struct kvm_memory_slot *slot,
 	return min(level, pp_host_level(kvm->mm, __gfn_to_hva_memslot(slot, gfn)));
 }
 
+#define PP_FAULT_TRIES 4
+
 static int fault(struct pp_worker *w, gfn_t gfn)
 {
 	struct kvm_vcpu *vcpu = w->vcpu;
-	int r;
+	struct kvm *kvm = vcpu->kvm;
+	int r, tries = 0;
+	unsigned long seq;
 
-	/* A write fault: never FETCH (4K under NX huge pages) nor RSVD (MMIO). */
-	r = kvm_mmu_page_fault(vcpu, gfn_to_gpa(gfn), PFERR_WRITE_MASK, NULL, 0);
-	w->calls++;
-	if (r < 0 && READ_ONCE(vcpu->kvm->vm_bugged))
-		return -EIO;
+	do {
+		if (tries)
+			cond_resched();
+		seq = pp_invalidate_seq(kvm);
+		/* A write fault: never FETCH (4K under NX huge pages) nor RSVD (MMIO). */
+		r = kvm_mmu_page_fault(vcpu, gfn_to_gpa(gfn), PFERR_WRITE_MASK, NULL, 0);
+		w->calls++;
+		if (r < 0 && READ_ONCE(kvm->vm_bugged))
+			return -EIO;
+	} while (pp_invalidated_since(kvm, seq) && ++tries < PP_FAULT_TRIES);
 	return 0;	/* a page KVM could not map is left to fault mode */
 }
 

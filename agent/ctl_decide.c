@@ -58,7 +58,8 @@ static void print_text(const struct pp_decision *dec, const struct pp_domain *d,
 			printf("%u workers, ", dec->params.pop.workers);
 		else
 			printf("one worker per idle vCPU, ");
-		printf("at most %u ms in all\n", dec->params.pop.total_ms);
+		printf("at most %u ms in all, after boot wait %u ms\n", dec->params.pop.total_ms,
+		       dec->params.pop.boot_delay_ms);
 	}
 	if (dec->dry_run)
 		printf("dry run:   yes: the agent logs this decision and does not act on it\n");

@@ -162,7 +162,8 @@ static void watch_job(struct agent *a, struct adom *d)
 	event_add(d->job_timer, &tv);
 }
 
-static void apply(struct agent *a, struct adom *d, virDomainPtr vd, unsigned act)
+static void apply(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_event ev,
+		  unsigned act)
 {
 	if (act & DA_CANCEL)
 		driver_cancel(d);
@@ -189,7 +190,10 @@ static void apply(struct agent *a, struct adom *d, virDomainPtr vd, unsigned act
 		struct pp_params params;
 		int r = -ENOSYS;
 
-		if (decide(a, d, vd, &params) && (r = driver_start(a, d, vd, &params)) < 0) {
+		bool boot = ev == DE_STARTED_BOOTED || ev == DE_STARTED_OTHER || ev == DE_RESUMED;
+
+		if (decide(a, d, vd, &params) &&
+		    (r = driver_start(a, d, vd, &params, boot ? params.pop.boot_delay_ms : 0)) < 0) {
 			char msg[160];
 
 			snprintf(msg, sizeof(msg), "cannot populate: %s", strerror(-r));
@@ -220,7 +224,7 @@ void dom_event(struct agent *a, virDomainPtr vd, enum ds_event ev)
 	act = ds_step(&d->sm, ev);
 	log_dom(LOG_DEBUG, d->name, d->uuid, NULL, NULL, "event %s -> %s", ds_event_str(ev),
 		ds_state_str(d->sm.state));
-	apply(a, d, vd, act);
+	apply(a, d, vd, ev, act);
 	if (act & DA_DECIDE)
 		a->lat_us[a->lat_n++ % LAT_SAMPLES] = (unsigned)(mono_us() - t0);
 	status_write(a);

@@ -46,12 +46,14 @@ static uint64_t now_ns(void)
 static void finish(struct pjob *j, const char *why)
 {
 	struct adom *d = j->d;
+	uint64_t now = now_ns();
 
 	log_dom(why ? LOG_WARNING : LOG_INFO, d->name, d->uuid, "prepopulate", NULL,
 		"populate %s: %u slice%s, %llu leaves, %llu fault-path calls, %.1f ms%s%s",
 		why ? "stopped" : "done", j->slices, j->slices == 1 ? "" : "s",
 		(unsigned long long)j->leaves, (unsigned long long)j->calls,
-		(now_ns() - j->t0_ns) / 1e6, why ? ": " : "", why ? why : "");
+		j->t0_ns && now > j->t0_ns ? (now - j->t0_ns) / 1e6 : 0.0, why ? ": " : "",
+		why ? why : "");
 	close(j->vm_fd);
 	event_free(j->done_ev);
 	event_free(j->next_ev);
@@ -94,6 +96,8 @@ static void slice(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (j->cancel || j->a->stopping)
 		return finish(j, "cancelled");
+	if (!j->t0_ns)
+		j->t0_ns = now_ns();
 	if ((now_ns() - j->t0_ns) / 1000000 > j->params.pop.total_ms)
 		return finish(j, "total budget spent; the rest faults in");
 	vd = lookup(j);
@@ -159,7 +163,7 @@ static void slice_done(evutil_socket_t fd, short what, void *arg)
 }
 
 int driver_start(struct agent *a, struct adom *d, virDomainPtr vd,
-		 const struct pp_params *params)
+		 const struct pp_params *params, unsigned delay_ms)
 {
 	struct pjob *j;
 	pid_t pid;
@@ -181,12 +185,15 @@ int driver_start(struct agent *a, struct adom *d, virDomainPtr vd,
 	j->d = d;
 	j->params = *params;
 	j->vm_fd = fd;
-	j->t0_ns = now_ns();
+	/* t0_ns is set by the first slice: the budget starts after the delay */
 	j->done_ev = event_new(a->base, -1, 0, slice_done, j);
 	j->next_ev = evtimer_new(a->base, slice, j);
 	d->job = j;
 	a->jobs++;
-	later(j, 0);
+	if (delay_ms)
+		log_dom(LOG_INFO, d->name, d->uuid, "prepopulate", NULL,
+			"populating in %u ms, once the firmware has set up memory", delay_ms);
+	later(j, delay_ms);
 	return 0;
 }
 

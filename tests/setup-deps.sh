@@ -10,7 +10,7 @@ PKGS=(
 	# the integration tier: a private libvirtd running TCG guests
 	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients systemd util-linux
 	# the testbed: an emulated hypervisor running Debian's 6.1 kernel
-	qemu-system-x86 busybox-static cpio kmod linux-headers-amd64 sparse iproute2
+	qemu-system-x86 busybox-static cpio kmod linux-headers-amd64 sparse iproute2 debootstrap
 )
 
 missing=()

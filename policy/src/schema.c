@@ -86,6 +86,7 @@ static const struct field f_populate[] = {
 	INT("slice_gap_ms", K_UINT, 0, 60000, P(pop.gap_ms)),
 	INT("workers", K_UINT, 0, 1024, P(pop.workers)),
 	INT("total_budget_ms", K_UINT, 1, 86400000, P(pop.total_ms)),
+	INT("boot_delay_ms", K_UINT, 0, 600000, P(pop.boot_delay_ms)),
 	END
 };
 
@@ -137,6 +138,7 @@ void pp_params_builtin(struct pp_params *p)
 	p->pop.gap_ms = 20;
 	p->pop.workers = 0;
 	p->pop.total_ms = 60000;
+	p->pop.boot_delay_ms = 10000;
 }
 
 void pp_rollout_builtin(struct pp_rollout *r)

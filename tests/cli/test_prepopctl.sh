@@ -50,7 +50,7 @@ expect "top-level keys" "$(jq -c 'keys | sort' <<<"$out")" \
 expect "facts nova" "$(jq -c '.facts | [.name, .uuid, .domain_type, .vcpus, .vcpus_max, .memory_bytes, .current_memory_bytes, .max_memory_bytes, .hugepages, .locked, .smm, .smm_state, .balloon, .memory_devices, .flavor, .extra_specs["hw:cpu_policy"]]' <<<"$out")" \
 	'["instance-0000a1b2","7f3c2a9e-1d4b-4c5e-9a8f-2b6d0e1f3a47","kvm",16,16,68719476736,68719476736,null,[2097152],false,false,"default",{"model":"virtio","autodeflate":false,"free_page_reporting":false},[],"r5.4xlarge","dedicated"]'
 expect "policy block" "$(jq -c '.policy | [.glob, .matched, .matched_on]' <<<"$out")" '["r5.*","r5.4xlarge","nova-flavor"]'
-expect "populate block" "$(jq -c '.populate' <<<"$out")" '{"slice_budget_ms":100,"slice_gap_ms":20,"workers":0,"total_budget_ms":300000}'
+expect "populate block" "$(jq -c '.populate' <<<"$out")" '{"slice_budget_ms":100,"slice_gap_ms":20,"workers":0,"total_budget_ms":300000,"boot_delay_ms":10000}'
 out=$(decide nova10-x1-1g-per-node.xml)
 expect "1G pages" "$(jq -c '.facts | [.hugepages, .locked, .smm, .smm_state, .balloon, .extra_specs]' <<<"$out")" '[[1073741824,1073741824],true,false,"off",null,{}]'
 out=$(decide hugepages-default-size.xml)

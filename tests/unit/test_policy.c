@@ -145,7 +145,7 @@ static void test_keys_types_ranges(void **state)
 		"{ \"version\": 2, \"mode\": \"sometimes\", \"colour\": 1,"
 		"  \"eligibility\": { \"min_vcpus\": 0, \"min_memory_mib\": \"16G\", \"require_hugepages\": 1, \"max_vcpus\": 3 },"
 		"  \"fallbacks\": { \"smm\": true, \"overcommit\": { \"max_ratio\": 0 }, \"balloon\": { \"enabled\": \"yes\" } },"
-		"  \"populate\": { \"slice_budget_ms\": 2.5, \"workers\": -1, \"total_budget_ms\": 10 },"
+		"  \"populate\": { \"slice_budget_ms\": 2.5, \"workers\": -1, \"total_budget_ms\": 10, \"boot_delay_ms\": 700000 },"
 		"  \"rollout\": { \"percent\": 101, \"salt\": \"\", \"include_groups\": [1], \"exclude_groups\": \"x\", \"kill\": true } }",
 		NULL
 	};
@@ -165,12 +165,13 @@ static void test_keys_types_ranges(void **state)
 	EXPECT(errs, "defaults.json", "$.populate.slice_budget_ms", "expected an integer, got number");
 	EXPECT(errs, "defaults.json", "$.populate.workers", "value -1 is out of range [0, 1024]");
 	EXPECT(errs, "defaults.json", "$.populate.total_budget_ms", "shorter than one slice");
+	EXPECT(errs, "defaults.json", "$.populate.boot_delay_ms", "value 700000 is out of range [0, 600000]");
 	EXPECT(errs, "defaults.json", "$.rollout.percent", "value 101 is out of range [0, 100]");
 	EXPECT(errs, "defaults.json", "$.rollout.salt", "length 0 is out of range [1, 128]");
 	EXPECT(errs, "defaults.json", "$.rollout.include_groups[0]", "expected a string, got integer");
 	EXPECT(errs, "defaults.json", "$.rollout.exclude_groups", "expected an array of strings, got string");
 	EXPECT(errs, "defaults.json", "$.rollout.kill", "unknown key \"kill\"");
-	assert_int_equal(errs.n, 18);
+	assert_int_equal(errs.n, 19);
 	pp_errs_free(&errs);
 }
 

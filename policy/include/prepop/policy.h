@@ -35,6 +35,7 @@ struct pp_params {
 	} fb;
 	struct {
 		unsigned slice_ms, gap_ms, workers, total_ms;
+		unsigned boot_delay_ms;	/* after a boot, let firmware settle the memslots */
 	} pop;
 };
 

@@ -157,33 +157,40 @@ static int add(struct reg *r)
 	return id;
 }
 
+static struct reg *new_reg(void *opaque, virFreeCallback ff)
+{
+	struct reg *r = calloc(1, sizeof(*r));
+
+	if (r) {
+		r->opaque = opaque;
+		r->ff = ff;
+	}
+	return r;
+}
+
 int evbridge_add_handle(int fd, int events, virEventHandleCallback cb,
 			void *opaque, virFreeCallback ff)
 {
-	struct reg *r = calloc(1, sizeof(*r));
+	struct reg *r = new_reg(opaque, ff);
 
 	if (!r)
 		return -1;
 	r->fd = fd;
 	r->events = events;
 	r->hcb = cb;
-	r->opaque = opaque;
-	r->ff = ff;
 	return add(r);
 }
 
 int evbridge_add_timeout(int ms, virEventTimeoutCallback cb, void *opaque,
 			 virFreeCallback ff)
 {
-	struct reg *r = calloc(1, sizeof(*r));
+	struct reg *r = new_reg(opaque, ff);
 
 	if (!r)
 		return -1;
 	r->is_timer = true;
 	r->ms = ms;
 	r->tcb = cb;
-	r->opaque = opaque;
-	r->ff = ff;
 	return add(r);
 }
 

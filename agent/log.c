@@ -37,25 +37,30 @@ static void emit(int prio, const char *name, const char *uuid, const char *mode,
 		fprintf(stderr, "%s: %s\n", ident, msg);
 }
 
-void log_msg(int prio, const char *fmt, ...)
+static void vlog(int prio, const char *name, const char *uuid, const char *mode,
+		 const char *reason, const char *fmt, va_list ap)
 {
 	char buf[1024];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	emit(prio, name, uuid, mode, reason, buf);
+}
+
+void log_msg(int prio, const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vlog(prio, NULL, NULL, NULL, NULL, fmt, ap);
 	va_end(ap);
-	emit(prio, NULL, NULL, NULL, NULL, buf);
 }
 
 void log_dom(int prio, const char *name, const char *uuid, const char *mode,
 	     const char *reason, const char *fmt, ...)
 {
-	char buf[1024];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vlog(prio, name, uuid, mode, reason, fmt, ap);
 	va_end(ap);
-	emit(prio, name, uuid, mode, reason, buf);
 }

@@ -39,6 +39,10 @@ static void emit(int prio, const char *name, const char *uuid, const char *mode,
 
 static void vlog(int prio, const char *name, const char *uuid, const char *mode,
 		 const char *reason, const char *fmt, va_list ap)
+	__attribute__((format(printf, 6, 0)));
+
+static void vlog(int prio, const char *name, const char *uuid, const char *mode,
+		 const char *reason, const char *fmt, va_list ap)
 {
 	char buf[1024];
 

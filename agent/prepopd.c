@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libvirt/virterror.h>
+
 #include "agent.h"
 #include "driver.h"
 #include "evbridge.h"
@@ -136,6 +138,13 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 	sd_notify(0, "WATCHDOG=1");
 }
 
+/* libvirt prints every error to stderr by default; the caller logs what matters */
+static void on_libvirt_error(void *opaque, virErrorPtr err)
+{
+	(void)opaque;
+	log_msg(LOG_DEBUG, "libvirt: %s", err && err->message ? err->message : "?");
+}
+
 static int parse_args(int argc, char **argv, struct agent *a)
 {
 	const char *cfg_path = PP_DEFAULT_CONFIG, *uri = NULL, *pol = NULL, *host = NULL,
@@ -202,6 +211,7 @@ int main(int argc, char **argv)
 	evbridge_register(a.base);
 	if (virInitialize() < 0)
 		return 1;
+	virSetErrorFunc(NULL, on_libvirt_error);
 	ev_hup = evsignal_new(a.base, SIGHUP, on_hup, &a);
 	ev_term = evsignal_new(a.base, SIGTERM, on_term, &a);
 	ev_int = evsignal_new(a.base, SIGINT, on_term, &a);

@@ -59,11 +59,11 @@ host_restart() {
 }
 
 # A TCG guest that needs nothing to boot: SeaBIOS finds no disk and waits.
-guest_xml() { # NAME [extra <metadata> content]
+guest_xml() { # NAME [extra <metadata> content] [MiB]
 	cat <<EOX
 <domain type='qemu'>
   <name>$1</name>
-  <memory unit='MiB'>64</memory>
+  <memory unit='MiB'>${3:-64}</memory>
   <vcpu>1</vcpu>
   <metadata>${2:-}</metadata>
   <os><type arch='x86_64' machine='pc'>hvm</type></os>

@@ -2,7 +2,8 @@
 # Live migration between two libvirt hosts on this machine (network
 # namespaces joined by a veth pair), an agent on each: a successful pre-copy
 # and a cancelled one (bandwidth cap + domjobabort) land each agent in the
-# right state.  TCG guests, so every decision is fault/not-kvm: what is
+# right state, and a post-copy one puts the destination in fault mode until it
+# completes.  TCG guests, so every decision is fault/not-kvm: what is
 # checked is what each agent believes happened.
 #   test_migration.sh PREPOPD PREPOPCTL SOURCE_DIR
 set -u
@@ -51,7 +52,9 @@ dom() { st "$1" | jq -c "[.domains[] | select(.name == \"$2\")][0] | $3"; }
 wait_for A '.connected' && wait_for B '.connected' && ok || bad "agents not connected"
 
 . "$SRC/tests/integration/libvirt-host.sh"
-guest_xml m1 >"$T/m1.xml"
+# 1 GiB of (untouched, zero) RAM: at a 1 MiB/s cap a pre-copy takes seconds,
+# long enough to abort it or switch it to post-copy
+guest_xml m1 "" 1024 >"$T/m1.xml"
 $VA create "$T/m1.xml" >/dev/null || bad "create m1 on A"
 wait_for A '[.domains[] | select(.name == "m1" and .state == "settled")] | length == 1' && ok || bad "m1 not settled on A"
 
@@ -77,6 +80,24 @@ wait_for B '[.domains[] | select(.name == "m1" and .state == "settled" and .deci
 	bad "B did not re-decide m1 after the failed migration: $(dom B m1 .)"
 wait_for A '[.domains[] | select(.name == "m1")] | length == 0' && ok || bad "A kept the failed incoming m1: $(dom A m1 .)"
 expect "m1 still runs on B" "$($VB domstate m1)" running
+
+# post-copy B -> A: a capped pre-copy switched to post-copy.  A must stay in
+# fault mode (reason postcopy) while pages arrive by userfaultfd, and decide
+# only once post-copy has completed.
+$VB migrate-setspeed m1 1 >/dev/null
+$VB migrate --live --p2p --postcopy --postcopy-bandwidth 1000 m1 "qemu+tcp://$A/system" \
+	--migrateuri "tcp://$A" >"$T/mig3.log" 2>&1 &
+MIG=$!
+wait_for B '[.domains[] | select(.name == "m1" and .state == "migrating-out")] | length == 1' 300 && ok ||
+	bad "B did not see the outgoing post-copy migration: $(dom B m1 .)"
+$VB migrate-postcopy m1 || bad "migrate-postcopy"
+wait $MIG && ok || bad "post-copy migration failed: $(cat "$T/mig3.log")"
+wait_for A '[.domains[] | select(.name == "m1" and .state == "settled")] | length == 1' && ok ||
+	bad "A not settled after post-copy: $(dom A m1 .)"
+grep -q "m1: post-copy migration is running" "$T/A/agent.log" && ok || bad "A never entered post-copy fault mode"
+expect "A decided once, after post-copy completed" "$(dom A m1 '[.decisions, .reason]')" '[1,"not-kvm"]'
+wait_for B '[.domains[] | select(.name == "m1")] | length == 0' && ok || bad "B kept m1: $(dom B m1 .)"
+grep -q "Domain not found" "$T/B/agent.log" && bad "libvirt's own error printing leaks into the log" || ok
 
 echo "integration migration: $pass passed, $fail failed"
 [ $fail -eq 0 ]

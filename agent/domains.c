@@ -193,7 +193,7 @@ static void apply(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_even
 		bool boot = ev == DE_STARTED_BOOTED || ev == DE_STARTED_OTHER || ev == DE_RESUMED;
 
 		if (decide(a, d, vd, &params) &&
-		    (r = driver_start(a, d, vd, &params, boot ? params.pop.boot_delay_ms : 0)) < 0) {
+		    (r = driver_start(a, d, &params, boot ? params.pop.boot_delay_ms : 0)) < 0) {
 			char msg[160];
 
 			snprintf(msg, sizeof(msg), "cannot populate: %s", strerror(-r));

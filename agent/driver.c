@@ -162,14 +162,13 @@ static void slice_done(evutil_socket_t fd, short what, void *arg)
 	finish(j, strerror(-r));
 }
 
-int driver_start(struct agent *a, struct adom *d, virDomainPtr vd,
-		 const struct pp_params *params, unsigned delay_ms)
+int driver_start(struct agent *a, struct adom *d, const struct pp_params *params,
+		 unsigned delay_ms)
 {
 	struct pjob *j;
 	pid_t pid;
 	int r, fd;
 
-	(void)vd;
 	if (d->job)
 		return -EALREADY;
 	r = qemu_find(d->name, d->uuid, &pid);

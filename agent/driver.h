@@ -11,8 +11,8 @@
 #include "agent.h"
 
 /* Start populating d; 0, or -errno (the caller stays in fault mode). */
-int driver_start(struct agent *a, struct adom *d, virDomainPtr vd,
-		 const struct pp_params *params, unsigned delay_ms);
+int driver_start(struct agent *a, struct adom *d, const struct pp_params *params,
+		 unsigned delay_ms);
 /* Stop d's populate after its current slice; the guest is resumed. */
 void driver_cancel(struct adom *d);
 /* Resume the guests the state file says prepopd paused; on every connect. */

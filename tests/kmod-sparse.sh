@@ -4,7 +4,7 @@
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$SRC/build/kmod-sparse}
-KREL=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[^ ,]*' | head -1 | sed 's/^linux-headers-//')
+KREL=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[^ ,]*' | sed -n '1s/^linux-headers-//p')
 rm -rf "$OUT" && mkdir -p "$OUT" && cp -r "$SRC/kmod/." "$OUT/"
 make -C "$OUT" KDIR="/usr/src/linux-headers-$KREL" C=1 >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; exit 1; }
 if grep -E 'warning:|error:' "$OUT/build.log"; then

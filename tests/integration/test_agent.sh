@@ -75,10 +75,10 @@ echo '{ "flavor": "broken", "match": ["x*"], "mode": "sometimes" }' >"$T/policy/
 kill -HUP $AGENT
 wait_for '.policy.reload_error != null' && ok || bad "bad reload not reported"
 expect "generation kept" "$(st | jq .policy.generation)" 2
-st | jq -r .policy.reload_error | grep -q 'zz-broken.json: $.mode: unknown mode "sometimes"' && ok || bad "reload error text: $(st | jq -r .policy.reload_error)"
+grep -q 'zz-broken.json: $.mode: unknown mode "sometimes"' <<<"$(st | jq -r .policy.reload_error)" && ok || bad "reload error text: $(st | jq -r .policy.reload_error)"
 expect "old policy still decides" "$(dom d1 .reason)" '"disabled"'
 grep -q 'unknown mode "sometimes"' "$T/agent.log" && ok || bad "reload error not logged"
-"$CTL" status --state-dir "$STATE" | grep -q "policy reload FAILED" && ok || bad "text status does not show the failed reload"
+grep -q "policy reload FAILED" <<<"$("$CTL" status --state-dir "$STATE")" && ok || bad "text status does not show the failed reload"
 rm "$T/policy/zz-broken.json"
 jq '.rollout.enabled = true' "$T/policy/defaults.json" >"$T/d.json" && mv "$T/d.json" "$T/policy/defaults.json"
 kill -HUP $AGENT

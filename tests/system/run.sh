@@ -48,7 +48,7 @@ tr -d '\r' <"$LOG" | grep -a '^SYSTEM:' | sed -n '/dmesg begin/,/dmesg end/!p'
 fail=0
 grep -aq '^SYSTEM: agent: sys1 settled eligible' "$LOG" || { echo "system: the guest was not populated"; fail=1; }
 grep -aq 'populate done' "$LOG" || { echo "system: prepopd did not report a finished populate"; fail=1; }
-cov=$(tr -d '\r' <"$LOG" | sed -n 's/^SYSTEM: coverage: \([0-9]*\) of.*/\1/p' | head -1)
+cov=$(tr -d '\r' <"$LOG" | sed -n 's/^SYSTEM: coverage: \([0-9]*\) of.*/\1/p' | sed -n 1p)
 [ "${cov:-0}" -ge 29491 ] || { echo "system: only ${cov:-0} of 32768 pages mapped after populate (want >= 90 %)"; fail=1; }
 grep -aq '^SYSTEM: guest state: running' "$LOG" || { echo "system: the guest is not running"; fail=1; }
 grep -aq '^SYSTEM: paused record: \[\]' "$LOG" || { echo "system: the crash-safety record is not empty"; fail=1; }

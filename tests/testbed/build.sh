@@ -9,7 +9,7 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
 # The kernel release the headers metapackage points at; the image must match.
-KREL=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[^ ,]*' | head -1 | sed 's/^linux-headers-//')
+KREL=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[^ ,]*' | sed -n '1s/^linux-headers-//p')
 KDIR=/usr/src/linux-headers-$KREL
 [ -d "$KDIR" ] || { echo "testbed: $KDIR missing (run tests/setup-deps.sh)" >&2; exit 2; }
 echo "testbed: kernel $KREL"

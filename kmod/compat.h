@@ -124,22 +124,16 @@ static inline bool pp_vm_has_shadow_pages(struct kvm *kvm)
 	return READ_ONCE(kvm->arch.indirect_shadow_pages) != 0;
 }
 
-/*
- * The fault path gives up (RET_PF_RETRY, returned as 1 like a fix) when an
- * mmu-notifier invalidation races with it: THP compaction, migration,
- * reclaim.  The guest would simply fault again; we ask again.
- */
-static inline unsigned long pp_invalidate_seq(struct kvm *kvm)
-{
-	unsigned long seq = READ_ONCE(kvm->mmu_invalidate_seq);
+/* The held vCPU's fault outcome counters (mmu_internal.h: kvm_mmu_do_page_fault). */
+struct pp_pf_stat {
+	u64 fixed, spurious, emulate;
+};
 
-	smp_rmb();
-	return seq;
-}
-
-static inline bool pp_invalidated_since(struct kvm *kvm, unsigned long seq)
+static inline void pp_vcpu_pf_stat(struct kvm_vcpu *vcpu, struct pp_pf_stat *s)
 {
-	return mmu_invalidate_retry(kvm, seq);
+	s->fixed = READ_ONCE(vcpu->stat.pf_fixed);
+	s->spurious = READ_ONCE(vcpu->stat.pf_spurious);
+	s->emulate = READ_ONCE(vcpu->stat.pf_emulate);
 }
 
 static inline u64 pp_vm_pages(struct kvm *kvm, int level)

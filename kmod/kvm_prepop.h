@@ -32,6 +32,14 @@ enum pp_vcpu_state pp_vcpu_state(struct kvm_vcpu *vcpu);
 /* True if any VMA over [start, end) of mm is userfaultfd-armed. */
 bool pp_uffd_armed(struct mm_struct *mm, unsigned long start, unsigned long end);
 
+/* hold.c: take a vCPU's mutex, kicking it out of KVM_RUN (see there). */
+extern int pp_kick_signal;
+int pp_hold_take(struct kvm_vcpu *vcpu, u64 give_up, const atomic_t *stop,
+		 u64 *kick_ns);
+void pp_hold_release(struct kvm_vcpu *vcpu);
+/* main.c: max_hold_ms, in ns: no call holds a vCPU longer. */
+u64 pp_hold_ceiling_ns(void);
+
 long pp_populate(struct pp_vm *vm, struct kvm_prepop_populate *arg);
 long pp_query(struct pp_vm *vm, struct kvm_prepop_query *arg);
 
@@ -46,6 +54,11 @@ struct pp_counters {
 	atomic64_t fault_calls;
 	atomic64_t workers;
 	atomic64_t query_calls;
+	atomic64_t kicks;
+	atomic64_t fault_gave_up;	/* a page KVM would not map after PP_FAULT_TRIES */
+	atomic64_t err_emulate;		/* KVM counted an emulation on a held vCPU: aborted */
+	atomic64_t max_hold_ns;	/* the longest any vCPU was held */
+	atomic64_t max_kick_ns;
 };
 
 extern struct pp_counters pp_counters;

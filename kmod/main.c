@@ -5,12 +5,69 @@
 #include <linux/debugfs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
+#include <linux/moduleparam.h>
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
 
 #include "kvm_prepop.h"
 
 struct pp_counters pp_counters;
+
+/*
+ * max_hold_ms: the hard ceiling of a POPULATE call, and so of any vCPU hold
+ * (plus one batch of pages): no budget, not even 0 (none), exceeds it.
+ */
+static unsigned int pp_max_hold_ms = 100;
+#define PP_MAX_HOLD_MS_LIMIT	10000
+
+static int set_max_hold_ms(const char *val, const struct kernel_param *kp)
+{
+	unsigned int v;
+	int ret = kstrtouint(val, 0, &v);
+
+	if (ret)
+		return ret;
+	if (v < 1 || v > PP_MAX_HOLD_MS_LIMIT)
+		return -EINVAL;
+	WRITE_ONCE(pp_max_hold_ms, v);
+	return 0;
+}
+
+static const struct kernel_param_ops max_hold_ops = {
+	.set = set_max_hold_ms,
+	.get = param_get_uint,
+};
+module_param_cb(max_hold_ms, &max_hold_ops, &pp_max_hold_ms, 0644);
+MODULE_PARM_DESC(max_hold_ms, "no POPULATE holds a vCPU longer than this, ms (1-10000, default 100)");
+
+u64 pp_hold_ceiling_ns(void)
+{
+	return (u64)READ_ONCE(pp_max_hold_ms) * NSEC_PER_MSEC;
+}
+
+/*
+ * kick_signal: what gets a running vCPU's thread out of KVM_RUN.  QEMU's
+ * SIG_IPI on Linux is SIGUSR1, whose handler only sets immediate_exit.
+ * 0: never kick; vCPUs inside KVM_RUN are skipped.
+ */
+static int set_kick_signal(const char *val, const struct kernel_param *kp)
+{
+	int v, ret = kstrtoint(val, 0, &v);
+
+	if (ret)
+		return ret;
+	if (v < 0 || v > _NSIG || v == SIGKILL || v == SIGSTOP)
+		return -EINVAL;
+	WRITE_ONCE(pp_kick_signal, v);
+	return 0;
+}
+
+static const struct kernel_param_ops kick_signal_ops = {
+	.set = set_kick_signal,
+	.get = param_get_int,
+};
+module_param_cb(kick_signal, &kick_signal_ops, &pp_kick_signal, 0644);
+MODULE_PARM_DESC(kick_signal, "signal that kicks a vCPU thread out of KVM_RUN (default 10, SIGUSR1; 0: never kick)");
 
 /* The first published size of each struct: smaller is -EINVAL. */
 #define PP_VERSION_SIZE0	sizeof(struct kvm_prepop_version)
@@ -51,9 +108,19 @@ static long ioctl_version(void __user *u)
 	if (v.reserved)
 		return -EINVAL;
 	v.api_version = KVM_PREPOP_API_VERSION;
-	v.features = KVM_PREPOP_FEAT_POPULATE | KVM_PREPOP_FEAT_QUERY;
+	v.features = KVM_PREPOP_FEAT_POPULATE | KVM_PREPOP_FEAT_QUERY |
+		     KVM_PREPOP_FEAT_HOLD;
 	v.max_workers = PP_MAX_WORKERS;
+	v.hold_ceiling_ns = pp_hold_ceiling_ns();
 	return copy_out(u, &v, sizeof(v), usize);
+}
+
+static void counter_max(atomic64_t *c, u64 v)
+{
+	s64 old = atomic64_read(c);
+
+	while ((u64)old < v && !atomic64_try_cmpxchg(c, &old, v))
+		;
 }
 
 static long ioctl_populate(void __user *u)
@@ -65,15 +132,15 @@ static long ioctl_populate(void __user *u)
 
 	if (ret)
 		return ret;
-	if (p.flags || p.reserved || p.max_threads > PP_MAX_WORKERS ||
+	if (p.flags || p.reserved || p.reserved2 || p.max_threads > PP_MAX_WORKERS ||
 	    !PAGE_ALIGNED(p.start_gpa) || !PAGE_ALIGNED(p.end_gpa) ||
 	    (p.end_gpa && p.end_gpa < p.start_gpa) ||
 	    p.start_gpa >= (1ULL << 52) || p.end_gpa > (1ULL << 52))
 		return -EINVAL;
 	/* outputs start from zero whatever the caller left in them */
 	p.next_gpa = p.mapped_4k = p.mapped_2m = p.mapped_1g = 0;
-	p.fault_calls = p.elapsed_ns = 0;
-	p.workers = 0;
+	p.fault_calls = p.elapsed_ns = p.max_hold_ns = p.max_kick_ns = 0;
+	p.workers = p.kicks = 0;
 	ret = pp_vm_get(p.vm_fd, &vm);
 	if (ret)
 		return ret;
@@ -82,6 +149,9 @@ static long ioctl_populate(void __user *u)
 	pp_vm_put(&vm);
 	atomic64_add(p.fault_calls, &pp_counters.fault_calls);
 	atomic64_add(p.workers, &pp_counters.workers);
+	atomic64_add(p.kicks, &pp_counters.kicks);
+	counter_max(&pp_counters.max_hold_ns, p.max_hold_ns);
+	counter_max(&pp_counters.max_kick_ns, p.max_kick_ns);
 	switch (ret) {
 	case 0:
 		atomic64_inc(p.end_gpa && p.next_gpa < p.end_gpa ?
@@ -175,6 +245,11 @@ static int stats_show(struct seq_file *m, void *unused)
 	C(fault_calls);
 	C(workers);
 	C(query_calls);
+	C(kicks);
+	C(fault_gave_up);
+	C(err_emulate);
+	C(max_hold_ns);
+	C(max_kick_ns);
 #undef C
 	return 0;
 }

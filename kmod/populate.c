@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * KVM_PREPOP_POPULATE: map guest RAM in a VM's stage-2 tables through KVM's
- * own fault path, from kthreads that each borrow one idle vCPU.
+ * own fault path, from kthreads that each hold one of the VM's vCPUs.
  *
  * The range is cut into chunks (2 MiB of guest-physical space, 1 GiB on
  * 1 GiB hugetlbfs) handed out in address order from one atomic counter.
- * A worker always finishes the chunk it took, so when every worker has
- * stopped, everything below the first chunk not handed out is mapped:
- * that is the cursor a budgeted call returns.
+ * A worker takes its vCPU (hold.c) for one chunk at a time and lets go of
+ * it between chunks, so the VMM's vCPU thread gets its turn.  Within a
+ * chunk the deadline is checked after every batch (PP_BATCH 4K pages or
+ * one huge leaf): no vCPU is held past the deadline by more than a batch.
+ * A worker that stops inside a chunk records where; the cursor a call
+ * returns is the lowest such place, or the first chunk not handed out, so
+ * everything below it is mapped.
  */
 #include <linux/highmem.h>
 #include <linux/hugetlb.h>
@@ -37,7 +41,10 @@ struct pp_job {
 	atomic_t stop;
 	spinlock_t lock;
 	u64 failed;		/* lowest chunk left unfinished */
+	gfn_t failed_gfn;	/* where in it the worker stopped */
 	int error;
+	u64 max_hold_ns, max_kick_ns;
+	u32 kicks;
 };
 
 struct pp_worker {
@@ -48,6 +55,8 @@ struct pp_worker {
 	enum pp_vcpu_state state;
 	struct page **pages;
 	u64 calls;
+	u64 max_hold_ns, max_kick_ns;
+	u32 kicks;
 };
 
 static unsigned int slot_chunk_shift(struct mm_struct *mm, unsigned long hva)
@@ -135,27 +144,34 @@ static void chunk_range(struct pp_job *job, u64 chunk, gfn_t *s, gfn_t *e)
 	*e = min(cs + (1ULL << seg->shift), seg->end);
 }
 
+static bool past_deadline(struct pp_job *job)
+{
+	return job->deadline && ktime_get_ns() >= job->deadline;
+}
+
 static bool next_chunk(struct pp_job *job, u64 *chunk)
 {
 	if (atomic_read(&job->stop))
 		return false;
 	/* the budget is checked between chunks; every call maps at least one */
-	if (job->deadline && atomic64_read(&job->next) > 0 &&
-	    ktime_get_ns() >= job->deadline)
+	if (atomic64_read(&job->next) > 0 && past_deadline(job))
 		return false;
 	*chunk = atomic64_fetch_inc(&job->next);
 	return *chunk < job->nchunks;
 }
 
-static void job_fail(struct pp_job *job, u64 chunk, int err)
+/* A worker left chunk unfinished at gfn: with err, or at the deadline (0). */
+static void job_unfinished(struct pp_job *job, u64 chunk, gfn_t gfn, int err)
 {
 	spin_lock(&job->lock);
 	if (chunk < job->failed) {
 		job->failed = chunk;
+		job->failed_gfn = gfn;
 		job->error = err;
 	}
 	spin_unlock(&job->lock);
-	atomic_set(&job->stop, 1);
+	if (err)
+		atomic_set(&job->stop, 1);
 }
 
 /* The level KVM will map gfn at: lpage_info, the host mapping, the CPU. */
@@ -172,26 +188,44 @@ static int map_level(struct kvm *kvm, const struct kvm_memory_slot *slot,
 	return min(level, pp_host_level(kvm->mm, __gfn_to_hva_memslot(slot, gfn)));
 }
 
-#define PP_FAULT_TRIES 4
+#define PP_FAULT_TRIES 16
 
+/*
+ * Fault gfn in through KVM's own fault path, on the held vCPU, as a read
+ * (error code 0).  A write fault on a write-tracked gfn (shadow pages of a
+ * nested guest, KVMGT) returns RET_PF_EMULATE, and KVM would then emulate
+ * the instruction at the borrowed vCPU's RIP; a read fault cannot, and it
+ * still maps the page writable because it was faulted in for write first.
+ * kvm_mmu_page_fault() returns 1 for fixed, spurious and retried faults
+ * alike; the held vCPU's own stats tell them apart, so a fault KVM gave up
+ * on (an invalidation raced with it, another worker linked the same table
+ * first, the slot is being deleted) is asked again, bounded.
+ */
 static int fault(struct pp_worker *w, gfn_t gfn)
 {
 	struct kvm_vcpu *vcpu = w->vcpu;
 	struct kvm *kvm = vcpu->kvm;
+	struct pp_pf_stat before, after;
 	int r, tries = 0;
-	unsigned long seq;
 
 	do {
 		if (tries)
 			cond_resched();
-		seq = pp_invalidate_seq(kvm);
-		/* A write fault: never FETCH (4K under NX huge pages) nor RSVD (MMIO). */
-		r = kvm_mmu_page_fault(vcpu, gfn_to_gpa(gfn), PFERR_WRITE_MASK, NULL, 0);
+		pp_vcpu_pf_stat(vcpu, &before);
+		r = kvm_mmu_page_fault(vcpu, gfn_to_gpa(gfn), 0, NULL, 0);
 		w->calls++;
-		if (r < 0 && READ_ONCE(kvm->vm_bugged))
-			return -EIO;
-	} while (pp_invalidated_since(kvm, seq) && ++tries < PP_FAULT_TRIES);
-	return 0;	/* a page KVM could not map is left to fault mode */
+		pp_vcpu_pf_stat(vcpu, &after);
+		if (after.emulate != before.emulate) {
+			atomic64_inc(&pp_counters.err_emulate);
+			return -EIO;	/* cannot happen for a read fault in a slot */
+		}
+		if (r < 0)	/* no host page (the VMM unmapped it): left to fault mode */
+			return READ_ONCE(kvm->vm_bugged) ? -EIO : 0;
+		if (after.fixed != before.fixed || after.spurious != before.spurious)
+			return 0;	/* mapped now, or it already was */
+	} while (++tries < PP_FAULT_TRIES && !atomic_read(&w->job->stop));
+	atomic64_inc(&pp_counters.fault_gave_up);
+	return -EAGAIN;	/* not mapped: stop here, the caller may try again */
 }
 
 /* Map [*gfn, end) of one slot; advances *gfn. */
@@ -213,8 +247,9 @@ static int map_run(struct pp_worker *w, const struct kvm_memory_slot *slot,
 	if (level > PG_LEVEL_4K) {
 		ret = fault(w, *gfn);
 		put_page(w->pages[0]);
-		*gfn = round_down(*gfn, KVM_PAGES_PER_HPAGE(level)) +
-		       KVM_PAGES_PER_HPAGE(level);
+		if (!ret)
+			*gfn = round_down(*gfn, KVM_PAGES_PER_HPAGE(level)) +
+			       KVM_PAGES_PER_HPAGE(level);
 		return ret;
 	}
 	put_page(w->pages[0]);
@@ -227,12 +262,18 @@ static int map_run(struct pp_worker *w, const struct kvm_memory_slot *slot,
 		ret = fault(w, *gfn + i);
 	for (i = 0; i < got; i++)
 		put_page(w->pages[i]);
-	*gfn += got;
+	*gfn += ret ? i - 1 : got;	/* a page that failed is not done */
 	return ret;
 }
 
-static int do_chunk(struct pp_worker *w, gfn_t gfn, gfn_t end)
+/*
+ * Map [*gfn, end); advances *gfn.  Returns early, with *gfn < end, when the
+ * deadline passes or the call is stopped: checked after every batch.
+ */
+static int do_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
 {
+	struct pp_job *job = w->job;
+	gfn_t gfn = *pos;
 	struct kvm_vcpu *vcpu = w->vcpu;
 	struct kvm *kvm = vcpu->kvm;
 	int ret = 0;
@@ -265,11 +306,43 @@ static int do_chunk(struct pp_worker *w, gfn_t gfn, gfn_t end)
 		}
 		while (gfn < slot_end && !ret) {
 			ret = map_run(w, slot, &gfn, slot_end);
+			*pos = gfn;
+			if (gfn < end && (past_deadline(job) || atomic_read(&job->stop)))
+				goto out;
 			cond_resched();
 		}
 	}
+	if (!ret)
+		*pos = end;	/* the rest of the chunk has no RAM to map */
+out:
 	kvm_vcpu_srcu_read_unlock(vcpu);
 	return ret;
+}
+
+/* Take the vCPU; PP_VCPU_RUNNING if it could not be had in time. */
+static enum pp_vcpu_state take(struct pp_worker *w, u64 *t_taken)
+{
+	struct pp_job *job = w->job;
+	u64 kick_ns, give_up = job->deadline;
+	enum pp_vcpu_state st;
+
+	if (pp_hold_take(w->vcpu, give_up, &job->stop, &kick_ns))
+		return PP_VCPU_RUNNING;
+	*t_taken = ktime_get_ns();
+	if (kick_ns) {
+		w->kicks++;
+		w->max_kick_ns = max(w->max_kick_ns, kick_ns);
+	}
+	st = pp_vcpu_state(w->vcpu);
+	if (st != PP_VCPU_USABLE)
+		pp_hold_release(w->vcpu);
+	return st;
+}
+
+static void release(struct pp_worker *w, u64 t_taken)
+{
+	pp_hold_release(w->vcpu);
+	w->max_hold_ns = max(w->max_hold_ns, ktime_get_ns() - t_taken);
 }
 
 static int worker_fn(void *data)
@@ -277,33 +350,37 @@ static int worker_fn(void *data)
 	struct pp_worker *w = data;
 	struct pp_job *job = w->job;
 	struct kvm_vcpu *vcpu = w->vcpu;
-	u64 chunk;
+	bool first = true;
+	u64 chunk, t_taken = 0;
 	gfn_t s, e;
 	int ret;
 
+	allow_signal(SIGKILL);	/* how a bounded wait for the vCPU ends */
 	kthread_use_mm(job->vm->mm);
-	if (!mutex_trylock(&vcpu->mutex)) {
-		w->state = PP_VCPU_RUNNING;
-		complete(&w->claimed);
-		goto out;
-	}
-	w->state = pp_vcpu_state(vcpu);
-	complete(&w->claimed);
-	if (w->state != PP_VCPU_USABLE)
-		goto unlock;
-	vcpu_load(vcpu);
-	while (next_chunk(job, &chunk)) {
+	for (;;) {
+		enum pp_vcpu_state st = take(w, &t_taken);
+
+		if (first) {
+			w->state = st;
+			complete(&w->claimed);
+			first = false;
+		}
+		if (st != PP_VCPU_USABLE)
+			break;
+		if (!next_chunk(job, &chunk)) {
+			release(w, t_taken);
+			break;
+		}
+		vcpu_load(vcpu);
 		chunk_range(job, chunk, &s, &e);
-		ret = do_chunk(w, s, e);
-		if (ret) {
-			job_fail(job, chunk, ret);
+		ret = do_chunk(w, &s, e);
+		vcpu_put(vcpu);
+		release(w, t_taken);
+		if (ret || s < e) {
+			job_unfinished(job, chunk, s, ret);
 			break;
 		}
 	}
-	vcpu_put(vcpu);
-unlock:
-	mutex_unlock(&vcpu->mutex);
-out:
 	kthread_unuse_mm(job->vm->mm);
 	kthread_complete_and_exit(&w->exited, 0);
 }
@@ -396,13 +473,18 @@ static long run_job(struct pp_job *job, struct kvm_prepop_populate *arg,
 	for (i = 0; i < nstarted; i++) {
 		kfree(workers[i].pages);
 		arg->fault_calls += workers[i].calls;
+		arg->kicks += workers[i].kicks;
+		arg->max_hold_ns = max(arg->max_hold_ns, workers[i].max_hold_ns);
+		arg->max_kick_ns = max(arg->max_kick_ns, workers[i].max_kick_ns);
 	}
 	kvfree(workers);
 	arg->workers = used;
 	if (!used && !ret)
 		return err ?: states[PP_VCPU_NO_ROOT] ? -EAGAIN : -EBUSY;
 	done = min3((u64)atomic64_read(&job->next), job->nchunks, job->failed);
-	if (done == job->nchunks) {
+	if (done == job->failed) {
+		arg->next_gpa = gfn_to_gpa(job->failed_gfn);
+	} else if (done == job->nchunks) {
 		arg->next_gpa = gfn_to_gpa(end);
 	} else {
 		gfn_t s, e;
@@ -410,7 +492,7 @@ static long run_job(struct pp_job *job, struct kvm_prepop_populate *arg,
 		chunk_range(job, done, &s, &e);
 		arg->next_gpa = gfn_to_gpa(s);
 	}
-	if (!ret && job->failed != U64_MAX)
+	if (!ret)
 		ret = job->error;
 	return ret;
 }
@@ -433,8 +515,8 @@ long pp_populate(struct pp_vm *vm, struct kvm_prepop_populate *arg)
 	if (ret)
 		return ret;
 	spin_lock_init(&job.lock);
-	if (arg->budget_ns)
-		job.deadline = t0 + arg->budget_ns;
+	/* no budget, not even 0 (none), holds a vCPU past the ceiling */
+	job.deadline = t0 + min_not_zero(arg->budget_ns, pp_hold_ceiling_ns());
 	count_leaves(kvm, before);
 	ret = build_segs(&job, start, &end);
 	if (!ret && job.nchunks)

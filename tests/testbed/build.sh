@@ -30,7 +30,7 @@ rm -rf "$OUT/kmod" && cp -r "$SRC/kmod" "$OUT/kmod"
 make -s -C "$OUT/kmod" KDIR="$KDIR" >"$OUT/kmod-build.log" 2>&1 || { cat "$OUT/kmod-build.log"; exit 1; }
 
 CFLAGS="-std=gnu11 -O2 -Wall -Wextra -Werror -I$SRC/kmod/include/uapi"
-gcc $CFLAGS -static -I"$SRC/agent" -o "$OUT/vmm" "$SRC/tests/testbed/scenarios.c" \
+gcc $CFLAGS -static -I"$SRC/agent" -o "$OUT/vmm" "$SRC/tests/testbed/scenarios.c" "$SRC/tests/testbed/hold.c" \
 	"$SRC/tests/testbed/kvmtest.c" "$SRC/agent/qemu.c" -lpthread
 gcc $CFLAGS -static -o "$OUT/bench" "$SRC/bench/kvm_bench.c" "$SRC/tests/testbed/kvmtest.c" -I"$SRC/tests/testbed" -lpthread
 

@@ -252,9 +252,13 @@ static void *spin_thread(void *arg)
 	struct vcpu *v = arg;
 
 	/* returns with EINTR when vcpu_spin_stop() signals the thread */
-	while (!__atomic_load_n(&v->run->immediate_exit, __ATOMIC_ACQUIRE))
-		if (ioctl(v->fd, KVM_RUN, 0) < 0 && errno != EINTR)
+	while (!__atomic_load_n(&v->run->immediate_exit, __ATOMIC_ACQUIRE)) {
+		int r = ioctl(v->fd, KVM_RUN, 0);
+
+		__atomic_add_fetch(&v->runs, 1, __ATOMIC_RELAXED);
+		if (r < 0 && errno != EINTR)
 			break;
+	}
 	return NULL;
 }
 
@@ -324,8 +328,8 @@ long long vm_stat(struct vm *vm, const char *name)
 	return v;
 }
 
-int pp_populate(int vm_fd, uint64_t start, uint64_t end, uint64_t budget_ns,
-		unsigned max_threads, struct kvm_prepop_populate *out)
+int pp_populate_once(int vm_fd, uint64_t start, uint64_t end, uint64_t budget_ns,
+		     unsigned max_threads, struct kvm_prepop_populate *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->size = sizeof(*out);
@@ -335,6 +339,32 @@ int pp_populate(int vm_fd, uint64_t start, uint64_t end, uint64_t budget_ns,
 	out->budget_ns = budget_ns;
 	out->max_threads = max_threads;
 	return ioctl(prepop_fd, KVM_PREPOP_POPULATE, out) < 0 ? -errno : 0;
+}
+
+int pp_populate(int vm_fd, uint64_t start, uint64_t end, uint64_t budget_ns,
+		unsigned max_threads, struct kvm_prepop_populate *out)
+{
+	struct kvm_prepop_populate p;
+	int r, calls = 0;
+
+	/* the header's rule: call again from next_gpa until it reaches end_gpa */
+	r = pp_populate_once(vm_fd, start, end, budget_ns, max_threads, out);
+	while (r == 0 && out->next_gpa < out->end_gpa && ++calls < 100000) {
+		r = pp_populate_once(vm_fd, out->next_gpa, out->end_gpa, budget_ns, max_threads, &p);
+		if (r)
+			break;
+		out->next_gpa = p.next_gpa;
+		out->mapped_4k += p.mapped_4k;
+		out->mapped_2m += p.mapped_2m;
+		out->mapped_1g += p.mapped_1g;
+		out->fault_calls += p.fault_calls;
+		out->elapsed_ns += p.elapsed_ns;
+		out->kicks += p.kicks;
+		out->workers = p.workers > out->workers ? p.workers : out->workers;
+		out->max_hold_ns = p.max_hold_ns > out->max_hold_ns ? p.max_hold_ns : out->max_hold_ns;
+		out->max_kick_ns = p.max_kick_ns > out->max_kick_ns ? p.max_kick_ns : out->max_kick_ns;
+	}
+	return r;
 }
 
 int pp_query(int vm_fd, struct kvm_prepop_query *q)

@@ -39,6 +39,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool spinning;
+	unsigned long runs;	/* KVM_RUN returns while spinning (kicks included) */
 };
 
 struct vm {
@@ -71,6 +72,10 @@ int dirty_log(struct vm *vm, int slot, bool on);
 /* A per-VM KVM stat from debugfs (sum over vCPUs), or -1. */
 long long vm_stat(struct vm *vm, const char *name);
 
+/* One POPULATE call. */
+int pp_populate_once(int vm_fd, uint64_t start, uint64_t end, uint64_t budget_ns,
+		     unsigned max_threads, struct kvm_prepop_populate *out);
+/* POPULATE as the header says a caller does: again from next_gpa until done; sums the outputs. */
 int pp_populate(int vm_fd, uint64_t start, uint64_t end, uint64_t budget_ns,
 		unsigned max_threads, struct kvm_prepop_populate *out);
 int pp_query(int vm_fd, struct kvm_prepop_query *q);

@@ -17,20 +17,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kvmtest.h"
 #include "qemu.h"
+#include "scenario.h"
 
-#define BASE GiB	/* the RAM under test starts at 1 GiB, aligned for every page size */
-#define SKIP 1
 #define SCENARIO_TIMEOUT 120
-
-#define CHECK(cond, ...) do { if (!(cond)) return kt_err(__VA_ARGS__); } while (0)
-#define TRY(expr) do { if ((expr) < 0) return -1; } while (0)
 
 static const uint64_t leaf[B_COUNT] = { 4096, 2 * MiB, 2 * MiB, GiB };
 
 /* slot 0: 2 MiB of 4K anon for code; slot 1: size at BASE with backing b */
-static int setup(struct vm *vm, int b, uint64_t size, int nvcpus)
+int setup(struct vm *vm, int b, uint64_t size, int nvcpus)
 {
 	TRY(vm_create(vm));
 	TRY(vm_add_slot(vm, 0, 2 * MiB, B_ANON4K, false));
@@ -45,7 +40,7 @@ static int setup(struct vm *vm, int b, uint64_t size, int nvcpus)
 }
 
 /* Guest writes every page; returns the stage-2 faults KVM fixed meanwhile. */
-static long long touch(struct vm *vm)
+long long touch(struct vm *vm)
 {
 	long long before = vm_stat(vm, "pf_fixed");
 
@@ -56,7 +51,7 @@ static long long touch(struct vm *vm)
 	return vm_stat(vm, "pf_fixed") - before;
 }
 
-static long long leaves(struct vm *vm)
+long long leaves(struct vm *vm)
 {
 	return vm_stat(vm, "pages_4k") + vm_stat(vm, "pages_2m") + vm_stat(vm, "pages_1g");
 }
@@ -70,9 +65,12 @@ static int t_version(int unused)
 
 	CHECK(ioctl(prepop_fd, KVM_PREPOP_VERSION, &v) == 0, "VERSION: %s", strerror(errno));
 	CHECK(v.api_version == KVM_PREPOP_API_VERSION, "api_version %u", v.api_version);
-	CHECK(v.features == (KVM_PREPOP_FEAT_POPULATE | KVM_PREPOP_FEAT_QUERY), "features %llx",
-	      (unsigned long long)v.features);
+	CHECK(v.api_version == 2, "api_version %u, want 2 (the hold)", v.api_version);
+	CHECK(v.features == (KVM_PREPOP_FEAT_POPULATE | KVM_PREPOP_FEAT_QUERY | KVM_PREPOP_FEAT_HOLD),
+	      "features %llx", (unsigned long long)v.features);
 	CHECK(v.max_workers > 0, "max_workers 0");
+	CHECK(v.hold_ceiling_ns == 100000000ull, "hold ceiling %llu ns, want the default 100 ms",
+	      (unsigned long long)v.hold_ceiling_ns);
 	return 0;
 }
 
@@ -306,16 +304,26 @@ static int t_one_running(int unused)
 	(void)unused;
 	struct vm vm;
 	struct kvm_prepop_populate p;
+	unsigned long runs;
+	long long faults;
 	int r, ret = setup(&vm, B_ANON4K, 16 * MiB, 2);
 
 	if (ret)
 		return ret;
 	TRY(vcpu_spin_start(&vm, 1));
+	runs = __atomic_load_n(&vm.vcpus[1].runs, __ATOMIC_RELAXED);
 	r = pp_populate(vm.fd, 0, 0, 0, 0, &p);
 	CHECK(r == 0, "populate with vCPU 1 in KVM_RUN: %s", strerror(-r));
-	CHECK(p.workers == 1, "workers %u, want 1 (the idle vCPU)", p.workers);
+	/* the running vCPU is kicked out of KVM_RUN and held, not skipped */
+	CHECK(p.workers == 2, "workers %u, want 2 (the idle vCPU and the kicked one)", p.workers);
+	CHECK(p.kicks >= 1, "no kick counted");
 	CHECK(p.next_gpa == BASE + 16 * MiB, "next_gpa %#llx", (unsigned long long)p.next_gpa);
+	CHECK(__atomic_load_n(&vm.vcpus[1].runs, __ATOMIC_RELAXED) > runs,
+	      "the kicked vCPU never left KVM_RUN");
 	TRY(vcpu_spin_stop(&vm, 1));
+	faults = touch(&vm);
+	TRY(faults);
+	CHECK(faults == 0, "%lld faults after populate", faults);
 	vm_destroy(&vm);
 	return 0;
 }
@@ -332,7 +340,9 @@ static int t_all_running(int unused)
 	TRY(vcpu_spin_start(&vm, 0));
 	r = pp_populate(vm.fd, 0, 0, 0, 0, &p);
 	TRY(vcpu_spin_stop(&vm, 0));
-	CHECK(r == -EBUSY, "every vCPU running: got %s, want EBUSY", strerror(-r));
+	CHECK(r == 0 && p.workers == 1 && p.kicks >= 1,
+	      "every vCPU running: %s, %u workers, %u kicks", strerror(-r), p.workers, p.kicks);
+	CHECK(p.next_gpa == BASE + 4 * MiB, "next_gpa %#llx", (unsigned long long)p.next_gpa);
 	vm_destroy(&vm);
 	return 0;
 }
@@ -374,7 +384,7 @@ static int t_budget(int unused)
 		return ret;
 	before = leaves(&vm);
 	do {
-		r = pp_populate(vm.fd, cursor, 0, 1, 0, &p);	/* 1 ns: one chunk a call */
+		r = pp_populate_once(vm.fd, cursor, 0, 1, 0, &p);	/* 1 ns: one batch a call */
 		CHECK(r == 0, "round %d: %s", rounds, strerror(-r));
 		CHECK(p.next_gpa > cursor, "round %d made no progress", rounds);
 		CHECK(p.end_gpa == BASE + 16 * MiB, "round %d: end_gpa %#llx", rounds,
@@ -409,7 +419,7 @@ static void *bg_populate(void *arg)
 {
 	struct bg *b = arg;
 
-	b->ret = pp_populate(b->fd, 0, 0, 0, 0, &b->p);
+	b->ret = pp_populate_once(b->fd, 0, 0, 0, 0, &b->p);
 	return NULL;
 }
 
@@ -466,7 +476,7 @@ static int t_teardown_mid(int unused)
 	return 0;
 }
 
-static long long counter(const char *name)
+long long counter(const char *name)
 {
 	char line[128], key[64];
 	long long v, found = -1;
@@ -627,8 +637,12 @@ static const struct scenario scenarios[] = {
 	{ "vcpus-1", t_vcpus, 1 },
 	{ "vcpus-2", t_vcpus, 2 },
 	{ "vcpus-4", t_vcpus, 4 },
-	{ "one-vcpu-running-skipped", t_one_running, 0 },
-	{ "all-vcpus-running-ebusy", t_all_running, 0 },
+	{ "one-vcpu-running-kicked", t_one_running, 0 },
+	{ "all-vcpus-running-kicked", t_all_running, 0 },
+	{ "hold-kick-refused", t_kick_refused, 0 },
+	{ "hold-ceiling", t_hold_ceiling, 0 },
+	{ "hold-busy-guest-bounded", t_hold_busy_guest, 0 },
+	{ "hold-caller-killed-releases", t_hold_caller_killed, 0 },
 	{ "dirty-logging-ebusy", t_dirty_log, 0 },
 	{ "tiny-budget-cursor", t_budget, 0 },
 	{ "partial-ranges", t_range, 0 },

@@ -19,7 +19,7 @@
 #include <linux/types.h>
 
 #define KVM_PREPOP_DEVICE	"/dev/kvm_prepop"
-#define KVM_PREPOP_API_VERSION	1
+#define KVM_PREPOP_API_VERSION	2	/* 2: vCPUs are held in the kernel (FEAT_HOLD) */
 
 /* ioctl type 0xB9, numbers 0x00-0x0F (Documentation/userspace-api/ioctl/ioctl-number.rst) */
 #define KVM_PREPOP_IOC_TYPE	0xB9
@@ -27,6 +27,14 @@
 /* KVM_PREPOP_VERSION: out only (size is in). */
 #define KVM_PREPOP_FEAT_POPULATE	(1ULL << 0)
 #define KVM_PREPOP_FEAT_QUERY		(1ULL << 1)
+/*
+ * POPULATE takes the vCPUs it uses itself, for its slice only: a vCPU in
+ * KVM_RUN is kicked out of it with the VMM's own kick signal (module
+ * parameter kick_signal, SIGUSR1 as QEMU uses) and its vcpu->mutex is held
+ * until the slice ends, so its next KVM_RUN waits.  No call holds a vCPU
+ * longer than the module parameter max_hold_ms (hold_ceiling_ns below).
+ */
+#define KVM_PREPOP_FEAT_HOLD		(1ULL << 2)
 
 struct kvm_prepop_version {
 	__u32 size;		/* in: sizeof(struct kvm_prepop_version) */
@@ -34,6 +42,8 @@ struct kvm_prepop_version {
 	__u64 features;		/* out: KVM_PREPOP_FEAT_* */
 	__u32 max_workers;	/* out: the most workers one call may use */
 	__u32 reserved;		/* zero */
+	/* API 2 */
+	__u64 hold_ceiling_ns;	/* out: no call holds a vCPU longer (max_hold_ms) */
 };
 
 /*
@@ -69,6 +79,11 @@ struct kvm_prepop_populate {
 	__u64 elapsed_ns;	/* out */
 	__u32 workers;		/* out: vCPU workers used */
 	__u32 reserved;		/* zero */
+	/* API 2 */
+	__u64 max_hold_ns;	/* out: the longest any vCPU was held by this call */
+	__u64 max_kick_ns;	/* out: the longest wait from the first kick to a vCPU taken */
+	__u32 kicks;		/* out: vCPU takes that needed a kick (the vCPU was in KVM_RUN) */
+	__u32 reserved2;	/* zero */
 };
 
 #define KVM_PREPOP_STAGE2_TDP_MMU	1

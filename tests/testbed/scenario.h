@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/* What the testbed's scenario files share. */
+#ifndef SCENARIO_H
+#define SCENARIO_H
+
+#include "kvmtest.h"
+
+#define BASE GiB	/* the RAM under test starts at 1 GiB, aligned for every page size */
+#define SKIP 1
+
+#define CHECK(cond, ...) do { if (!(cond)) return kt_err(__VA_ARGS__); } while (0)
+#define TRY(expr) do { if ((expr) < 0) return -1; } while (0)
+
+/* slot 0: 2 MiB of 4K anon for code; slot 1: size at BASE with backing b; vCPUs ready */
+int setup(struct vm *vm, int b, uint64_t size, int nvcpus);
+/* vCPU 0 writes every page; returns the stage-2 faults KVM fixed meanwhile */
+long long touch(struct vm *vm);
+long long leaves(struct vm *vm);
+/* a line of /sys/kernel/debug/kvm_prepop/stats, or -1 */
+long long counter(const char *name);
+
+/* hold.c: the vCPU hold */
+int t_kick_refused(int unused);
+int t_hold_ceiling(int unused);
+int t_hold_busy_guest(int unused);
+int t_hold_caller_killed(int unused);
+
+#endif

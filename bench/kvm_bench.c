@@ -5,8 +5,15 @@
  * first touch in fault mode, against populate + first touch; populate with
  * 1 and with 2 workers; fault-path calls per GiB.  Reports ratios: TCG
  * inflates absolute times, not their ratios within one run.
+ *
+ * Then the vCPU hold: the same 4K RAM populated in 50 ms slices (the
+ * policy's default) with both vCPUs idle, as they were under the old
+ * libvirt pause, against both vCPUs running a busy guest, kicked out of
+ * KVM_RUN and held per chunk: throughput, and per slice the longest hold
+ * and how long the kick took (signal to vCPU held).
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +90,79 @@ static int run(int b, uint64_t size, struct result *r)
 	return 0;
 }
 
+#define SLICE_NS (50 * 1000000ull)
+#define MAX_SLICES 4096
+
+struct holdres {
+	double s;
+	unsigned slices, kicks;
+	double hold_ms[MAX_SLICES], kick_ms[MAX_SLICES];
+};
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int hold_run(uint64_t size, bool running, struct holdres *h)
+{
+	struct kvm_prepop_populate p;
+	uint64_t cursor = 0, end = 0, t0;
+	struct vm vm;
+	int r = 0;
+
+	memset(h, 0, sizeof(*h));
+	if (setup(&vm, B_ANON4K, size))
+		return -1;
+	for (int i = 0; running && i < 2; i++)
+		if (vcpu_spin_start(&vm, i))
+			return -1;
+	t0 = now_ns();
+	do {
+		r = pp_populate_once(vm.fd, cursor, end, SLICE_NS, 0, &p);
+		if (r || h->slices == MAX_SLICES)
+			break;
+		h->hold_ms[h->slices] = p.max_hold_ns / 1e6;
+		h->kick_ms[h->slices] = p.max_kick_ns / 1e6;
+		h->slices++;
+		h->kicks += p.kicks;
+		cursor = p.next_gpa;
+		end = p.end_gpa;
+	} while (cursor < end);
+	h->s = (now_ns() - t0) / 1e9;
+	for (int i = 0; running && i < 2; i++)
+		vcpu_spin_stop(&vm, i);
+	vm_destroy(&vm);
+	if (r)
+		return kt_err("populate: %s", strerror(-r));
+	qsort(h->hold_ms, h->slices, sizeof(double), cmp_double);
+	qsort(h->kick_ms, h->slices, sizeof(double), cmp_double);
+	return 0;
+}
+
+static void hold_bench(uint64_t size)
+{
+	static struct holdres idle, busy;
+
+	if (hold_run(size, false, &idle) || hold_run(size, true, &busy)) {
+		printf("bench: hold: %s\n", kt_errbuf);
+		return;
+	}
+	printf("bench: hold  %-28s %8s %7s %6s %12s %12s %12s %12s\n", "anon-4k, 50 ms slices",
+	       "pop_s", "slices", "kicks", "hold_med_ms", "hold_max_ms", "kick_med_ms", "kick_max_ms");
+	printf("bench: hold  %-28s %8.3f %7u %6u %12.2f %12.2f %12s %12s\n", "vCPUs idle (old pause)",
+	       idle.s, idle.slices, idle.kicks, idle.hold_ms[idle.slices / 2],
+	       idle.hold_ms[idle.slices - 1], "-", "-");
+	printf("bench: hold  %-28s %8.3f %7u %6u %12.2f %12.2f %12.3f %12.3f\n",
+	       "vCPUs running, kicked", busy.s, busy.slices, busy.kicks,
+	       busy.hold_ms[busy.slices / 2], busy.hold_ms[busy.slices - 1],
+	       busy.kick_ms[busy.slices / 2], busy.kick_ms[busy.slices - 1]);
+	printf("bench: ratio hold populate throughput running/idle %.3f  longest hold %.1f ms "
+	       "(ceiling 100 ms, slice 50 ms)\n", idle.s / busy.s, busy.hold_ms[busy.slices - 1]);
+}
+
 int main(int argc, char **argv)
 {
 	uint64_t size = (argc > 1 && atoi(argv[1]) > 0 ? strtoull(argv[1], NULL, 0) : 256) * MiB;
@@ -116,5 +196,6 @@ int main(int argc, char **argv)
 		       r.after.faults, (double)r.calls / r.leaves);
 		(void)leaf;
 	}
+	hold_bench(size);
 	return bad;
 }

@@ -525,6 +525,8 @@ long pp_populate(struct pp_vm *vm, struct kvm_prepop_populate *arg)
 		arg->next_gpa = gfn_to_gpa(max(start, end));
 	if (!arg->end_gpa)
 		arg->end_gpa = gfn_to_gpa(max(start, end));	/* tell the caller where RAM ends */
+	else if (!ret && arg->next_gpa >= gfn_to_gpa(max(start, end)))
+		arg->next_gpa = arg->end_gpa;	/* no RAM past here: the range is done */
 	count_leaves(kvm, after);
 	arg->mapped_4k = after[0] > before[0] ? after[0] - before[0] : 0;
 	arg->mapped_2m = after[1] > before[1] ? after[1] - before[1] : 0;

@@ -542,6 +542,13 @@ static int t_range(int unused)
 	CHECK(p.mapped_2m == 8, "second half mapped %llu 2M leaves", (unsigned long long)p.mapped_2m);
 	r = pp_populate(vm.fd, 0, 2 * MiB, 0, 0, &p);
 	CHECK(r == 0, "low slot: %s", strerror(-r));
+	/* ranges past the end of RAM are clipped to it and reported done */
+	r = pp_populate_once(vm.fd, BASE + 16 * MiB, BASE + 128 * MiB, 0, 0, &p);
+	CHECK(r == 0 && p.next_gpa == BASE + 128 * MiB, "a range past RAM: %s, next %#llx",
+	      strerror(-r), (unsigned long long)p.next_gpa);
+	r = pp_populate_once(vm.fd, BASE + 32 * MiB, BASE + 64 * MiB, 0, 0, &p);
+	CHECK(r == 0 && p.next_gpa == BASE + 64 * MiB, "a range from the end of RAM: %s, next %#llx",
+	      strerror(-r), (unsigned long long)p.next_gpa);
 	faults = touch(&vm);
 	TRY(faults);
 	CHECK(faults == 0, "%lld faults after ranged populates", faults);

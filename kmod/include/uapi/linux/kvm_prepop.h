@@ -52,7 +52,8 @@ struct kvm_prepop_version {
  * largest page size the host backs, using up to max_threads idle vCPUs
  * (0: every usable one), for at most budget_ns (0: no limit).
  *
- * Returns 0 with next_gpa == end_gpa when done, or 0 with next_gpa <
+ * Returns 0 with next_gpa == end_gpa when done (a range reaching past the
+ * end of RAM is clipped to it and done there), or 0 with next_gpa <
  * end_gpa when the budget ran out: call again from next_gpa.
  * Errors: -EBUSY (every vCPU is running, in SMM or in guest mode; a slot
  * in range logs dirty pages; guest RAM is userfaultfd-armed, as in

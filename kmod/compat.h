@@ -2,34 +2,157 @@
 /*
  * Everything that depends on the kernel version, in one place.
  *
- * Baseline: Debian 12's 6.1 (built and tested in the testbed).  What each
- * helper reads is KVM-internal state that 6.1 exposes in
- * <asm/kvm_host.h>; the helpers mirror KVM's own private inlines of the
- * same kernel (arch/x86/kvm/mmu.h, kvm_cache_regs.h, mmu.c) so that what
- * we predict is what KVM's fault path will do.
+ * Kernels: Debian 12's 6.1 and Debian 13's 6.12 (RHEL 10 is 6.12-based).
+ * What each helper reads is KVM-internal state those kernels expose in
+ * <asm/kvm_host.h> and <linux/kvm_host.h>; the helpers mirror KVM's own
+ * private inlines of the same kernels (arch/x86/kvm/mmu.h, mmu.c) so that
+ * what we predict is what KVM's fault path will do.  From 6.18 on KVM
+ * exports its internals only to kvm-amd/kvm-intel, so this engine cannot
+ * load there.
  */
 #ifndef KVM_PREPOP_COMPAT_H
 #define KVM_PREPOP_COMPAT_H
 
 #include <linux/kvm_host.h>
+#include <linux/magic.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/pgtable.h>
 #include <linux/version.h>
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 1, 0) || \
-	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-/*
- * 6.3 moved tdp_mmu_enabled from struct kvm_arch to a KVM-private global,
- * and later kernels rename pud_large()/pmd_large(): port this file first.
- */
-#error "kvm_prepop is built and tested against Linux 6.1 and 6.2 only"
+#define PP_KERNEL_6_1	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 1, 0) && \
+			 LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0))
+#define PP_KERNEL_6_12	(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0) && \
+			 LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0))
+#define PP_KERNEL_7	(LINUX_VERSION_CODE >= KERNEL_VERSION(7, 0, 0) && \
+			 LINUX_VERSION_CODE < KERNEL_VERSION(7, 4, 0))
+
+#if !PP_KERNEL_6_1 && !PP_KERNEL_6_12 && !PP_KERNEL_7
+/* Each kernel's KVM internals were read before it was added here. */
+#error "kvm_prepop is built and tested against Linux 6.1, 6.12 and 7.0-7.3 only"
 #endif
 
-/* The VM uses the TDP MMU (the only stage-2 we populate). */
-static inline bool pp_vm_tdp_mmu(struct kvm *kvm)
+/*
+ * The engines: the fault engine calls KVM's exported fault path and needs
+ * vcpu_load(), which 6.18 restricted to kvm-amd/kvm-intel; the pre-fault
+ * engine uses only the vCPU file's KVM_PRE_FAULT_MEMORY (6.11+).
+ */
+#define PP_HAVE_FAULT_ENGINE	(PP_KERNEL_6_1 || PP_KERNEL_6_12)
+#define PP_HAVE_PREFAULT_ENGINE	(PP_KERNEL_6_12 || PP_KERNEL_7)
+
+/*
+ * The VM's stage-2 MMU: 1 the TDP MMU (the only one we populate), 0 another
+ * (shadow paging, the legacy TDP MMU), -EAGAIN not known yet.  6.3 made
+ * tdp_mmu_enabled a KVM-private global that is not exported; a VM on the
+ * TDP MMU keeps its roots on tdp_mmu_roots, and has none before a vCPU
+ * first loaded one.
+ */
+static inline int pp_vm_tdp_mmu(struct kvm *kvm)
 {
+#if PP_KERNEL_6_1
 	return READ_ONCE(kvm->arch.tdp_mmu_enabled);
+#else
+	return list_empty_careful(&kvm->arch.tdp_mmu_roots) ? -EAGAIN : 1;
+#endif
 }
+
+/* The task that last ran the vCPU, referenced, or NULL. */
+static inline struct task_struct *pp_vcpu_task(struct kvm_vcpu *vcpu)
+{
+	struct task_struct *task;
+
+#if PP_KERNEL_7
+	read_lock(&vcpu->pid_lock);	/* 6.13 put vcpu->pid under a rwlock */
+	task = get_pid_task(vcpu->pid, PIDTYPE_PID);
+	read_unlock(&vcpu->pid_lock);
+#else
+	rcu_read_lock();
+	task = get_pid_task(rcu_dereference(vcpu->pid), PIDTYPE_PID);
+	rcu_read_unlock();
+#endif
+	return task;
+}
+
+/* The task that owns an mm (the VMM's main thread), referenced, or NULL. */
+static inline struct task_struct *pp_mm_owner(struct mm_struct *mm)
+{
+	struct task_struct *task = NULL;
+
+#ifdef CONFIG_MEMCG
+	rcu_read_lock();
+	task = rcu_dereference(mm->owner);
+	if (task)
+		get_task_struct(task);
+	rcu_read_unlock();
+#endif
+	return task;
+}
+
+/*
+ * Who owns a mutex: kernel/locking/mutex.h's __mutex_owner(), the low
+ * three bits being flags (not PREEMPT_RT, where a mutex is an rt_mutex).
+ */
+static inline struct task_struct *pp_mutex_owner(struct mutex *lock)
+{
+	return (struct task_struct *)(atomic_long_read(&lock->owner) & ~0x07UL);
+}
+
+static inline void pp_hrtimer_setup_on_stack(struct hrtimer *t,
+					     enum hrtimer_restart (*fn)(struct hrtimer *))
+{
+#if PP_KERNEL_7
+	hrtimer_setup_on_stack(t, fn, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+#else
+	hrtimer_init_on_stack(t, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
+	t->function = fn;
+#endif
+}
+
+/*
+ * A KVM VM's (or vCPU's) file.  file_is_kvm() is restricted to kvm-amd and
+ * kvm-intel from 6.18 on; there, the file must be an anon inode named as
+ * KVM names it whose operations belong to a KVM module.
+ */
+static inline bool pp_file_is_kvm_anon(struct file *file, const char *prefix)
+{
+	const struct module *owner = file->f_op ? file->f_op->owner : NULL;
+
+	return file_inode(file)->i_sb->s_magic == ANON_INODE_FS_MAGIC &&
+	       !strncmp(file->f_path.dentry->d_name.name, prefix, strlen(prefix)) &&
+	       owner && (!strcmp(owner->name, "kvm") || !strcmp(owner->name, "kvm_amd") ||
+			 !strcmp(owner->name, "kvm_intel"));
+}
+
+static inline bool pp_file_is_kvm_vm(struct file *file)
+{
+#if PP_HAVE_FAULT_ENGINE
+	return file_is_kvm(file);
+#else
+	return pp_file_is_kvm_anon(file, "kvm-vm") &&
+	       !file->f_path.dentry->d_name.name[6];
+#endif
+}
+
+/*
+ * guest_memfd slots (6.8+): their private pages are not in userspace_addr,
+ * and a fault on one exits to the VMM.  Never populated.
+ */
+static inline bool pp_slot_private(const struct kvm_memory_slot *slot)
+{
+#if PP_KERNEL_6_1
+	return false;
+#else
+	return kvm_slot_can_be_private(slot);
+#endif
+}
+
+#if PP_KERNEL_6_1
+#define pp_pud_leaf(pud)	pud_large(pud)
+#define pp_pmd_leaf(pmd)	pmd_large(pmd)
+#else
+#define pp_pud_leaf(pud)	pud_leaf(pud)
+#define pp_pmd_leaf(pmd)	pmd_leaf(pmd)
+#endif
 
 static inline bool pp_vcpu_in_guest_mode(struct kvm_vcpu *vcpu)
 {
@@ -93,14 +216,14 @@ static inline int pp_host_level(struct mm_struct *mm, unsigned long hva)
 	pud = READ_ONCE(*pud_offset(&p4d, hva));
 	if (pud_none(pud) || !pud_present(pud))
 		goto out;
-	if (pud_large(pud)) {
+	if (pp_pud_leaf(pud)) {
 		level = PG_LEVEL_1G;
 		goto out;
 	}
 	pmd = READ_ONCE(*pmd_offset(&pud, hva));
 	if (pmd_none(pmd) || !pmd_present(pmd))
 		goto out;
-	if (pmd_large(pmd))
+	if (pp_pmd_leaf(pmd))
 		level = PG_LEVEL_2M;
 out:
 	local_irq_restore(flags);

@@ -1,50 +1,53 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Holding a vCPU: taking its vcpu->mutex for one chunk of a populate, even
- * while the VMM runs it.
+ * Holding a vCPU: its vcpu->mutex, for one chunk of a populate, even while
+ * the VMM runs it.
  *
  * A vCPU inside KVM_RUN holds its mutex for the whole run, halted or not.
- * To take it we queue on the mutex and kick the vCPU's thread out of
- * KVM_RUN with the VMM's own kick signal (kick_signal, SIGUSR1 for QEMU,
- * whose handler only sets kvm_run->immediate_exit; KVM_RUN returns -EINTR
- * and QEMU enters it again).  The thread usually retakes its mutex before
- * a waiter wakes, so a timer re-sends the kick every PP_KICK_PERIOD_NS
- * until the mutex is handed to us.  QEMU's next KVM_RUN then waits in
- * mutex_lock_killable() until we release: the guest sees a pause of the
- * hold's length and no event; libvirt and QEMU see nothing.
+ * To get it we queue on the mutex (the fault engine's mutex_lock_killable,
+ * or the one KVM_PRE_FAULT_MEMORY takes inside kvm_vcpu_ioctl) and kick the
+ * vCPU's thread out of KVM_RUN with the VMM's own kick signal (kick_signal,
+ * SIGUSR1 for QEMU, whose handler only sets kvm_run->immediate_exit;
+ * KVM_RUN returns -EINTR and QEMU enters it again).  The thread usually
+ * retakes its mutex before a waiter wakes, so a timer re-sends the kick
+ * every PP_KICK_PERIOD_NS until the waiter owns the mutex; the mutex's
+ * hand-off then gives it to the waiter at the next exit.  QEMU's next
+ * KVM_RUN waits in mutex_lock_killable() until we release: the guest sees a
+ * pause of the hold's length and no event; libvirt and QEMU see nothing.
  *
- * Bounded: the wait gives up at the caller's deadline (or when the call is
- * stopped) by sending the waiting kthread SIGKILL, which it allowed, so
- * mutex_lock_killable() returns.  A process whose kick signal is ignored
- * or has its default action (which would kill it) is never kicked.
+ * Bounded: at give_up (the call's deadline), or when the call is stopped,
+ * the timer sends the waiting kthread SIGKILL, which it allowed, ending
+ * mutex_lock_killable() or a KVM_PRE_FAULT_MEMORY in progress.  A process
+ * whose kick signal is ignored or has its default action (which would kill
+ * it) is never kicked.
  */
-#include <linux/hrtimer.h>
 #include <linux/sched/signal.h>
 
+#include "compat.h"
 #include "kvm_prepop.h"
 
 #define PP_KICK_PERIOD_NS	(200 * NSEC_PER_USEC)
 
 int pp_kick_signal = SIGUSR1;
 
-struct pp_kick {
-	struct hrtimer timer;
-	struct task_struct *waiter;	/* the kthread queued on the mutex */
-	struct task_struct *target;	/* the vCPU's thread, referenced */
-	const atomic_t *stop;
-	u64 give_up;			/* ktime ns */
-	int sig;
-};
-
 static enum hrtimer_restart kick_fn(struct hrtimer *t)
 {
 	struct pp_kick *k = container_of(t, struct pp_kick, timer);
+	u64 now = ktime_get_ns();
 
-	if (atomic_read(k->stop) || ktime_get_ns() >= k->give_up) {
-		send_sig(SIGKILL, k->waiter, 1);	/* ends mutex_lock_killable() */
+	if (atomic_read(k->stop) || now >= k->give_up) {
+		send_sig(SIGKILL, k->waiter, 1);	/* ends the wait, or the hold */
 		return HRTIMER_NORESTART;
 	}
-	send_sig(k->sig, k->target, 1);
+	if (pp_mutex_owner(&k->vcpu->mutex) == k->waiter) {
+		if (!k->owned_ns)
+			k->owned_ns = now;
+		/* held: only the give-up is left to do */
+		hrtimer_forward_now(t, ns_to_ktime(k->give_up - now));
+		return HRTIMER_RESTART;
+	}
+	if (k->target)
+		send_sig(k->sig, k->target, 1);
 	hrtimer_forward_now(t, ns_to_ktime(PP_KICK_PERIOD_NS));
 	return HRTIMER_RESTART;
 }
@@ -56,8 +59,10 @@ static struct task_struct *kick_target(struct kvm_vcpu *vcpu, int sig)
 	struct task_struct *task;
 	__sighandler_t handler = SIG_DFL;
 
+	if (sig <= 0 || sig > _NSIG || sig == SIGKILL || sig == SIGSTOP)
+		return NULL;	/* kicking is off */
+	task = pp_vcpu_task(vcpu);
 	rcu_read_lock();
-	task = get_pid_task(rcu_dereference(vcpu->pid), PIDTYPE_PID);
 	/* type-safe by RCU; the handler is read once, as signal delivery does */
 	sighand = task ? rcu_dereference(task->sighand) : NULL;
 	if (sighand)
@@ -71,41 +76,64 @@ static struct task_struct *kick_target(struct kvm_vcpu *vcpu, int sig)
 }
 
 /*
- * Take vcpu->mutex for the calling kthread (which must have called
- * allow_signal(SIGKILL)), kicking the vCPU out of KVM_RUN if need be.
- * 0 with the mutex held (*kick_ns: how long the kick took, 0 if none was
- * needed), -EBUSY if it could not be had by give_up or may not be kicked,
- * -EINTR if the call was stopped.
+ * Arm the kick for the calling kthread (which allowed SIGKILL) about to wait
+ * for vcpu->mutex.  Without a kickable thread only the give-up is armed;
+ * pp_kick_can() tells.
+ */
+void pp_kick_arm(struct pp_kick *k, struct kvm_vcpu *vcpu, u64 give_up,
+		 const atomic_t *stop)
+{
+	*k = (struct pp_kick){
+		.vcpu = vcpu, .waiter = current, .stop = stop, .give_up = give_up,
+		.sig = READ_ONCE(pp_kick_signal), .t0 = ktime_get_ns(),
+	};
+	k->target = kick_target(vcpu, k->sig);
+	pp_hrtimer_setup_on_stack(&k->timer, kick_fn);
+	if (k->target)
+		send_sig(k->sig, k->target, 1);
+	hrtimer_start(&k->timer, ns_to_ktime(PP_KICK_PERIOD_NS), HRTIMER_MODE_REL);
+}
+
+bool pp_kick_can(const struct pp_kick *k)
+{
+	return k->target;
+}
+
+/* Disarm; a SIGKILL that raced with the end of the wait is dropped. */
+void pp_kick_disarm(struct pp_kick *k)
+{
+	hrtimer_cancel(&k->timer);
+	destroy_hrtimer_on_stack(&k->timer);
+	flush_signals(current);
+	if (k->target)
+		put_task_struct(k->target);
+}
+
+/*
+ * Take vcpu->mutex for the calling kthread, kicking the vCPU out of KVM_RUN
+ * if need be.  0 with the mutex held (*kick_ns: how long the kick took, 0 if
+ * none was needed), -EBUSY if it could not be had by give_up or may not be
+ * kicked, -EINTR if the call was stopped.
  */
 int pp_hold_take(struct kvm_vcpu *vcpu, u64 give_up, const atomic_t *stop,
 		 u64 *kick_ns)
 {
-	int sig = READ_ONCE(pp_kick_signal);
-	struct pp_kick k = { .waiter = current, .stop = stop, .give_up = give_up, .sig = sig };
-	u64 t0;
+	struct pp_kick k;
 	int ret;
 
 	*kick_ns = 0;
 	if (mutex_trylock(&vcpu->mutex))
 		return 0;
-	if (sig <= 0 || sig > _NSIG || sig == SIGKILL || sig == SIGSTOP)
-		return -EBUSY;	/* kicking is off: running vCPUs are skipped */
-	k.target = kick_target(vcpu, sig);
-	if (!k.target)
-		return -EBUSY;
-	t0 = ktime_get_ns();
-	hrtimer_init_on_stack(&k.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL);
-	k.timer.function = kick_fn;
-	send_sig(sig, k.target, 1);
-	hrtimer_start(&k.timer, ns_to_ktime(PP_KICK_PERIOD_NS), HRTIMER_MODE_REL);
+	pp_kick_arm(&k, vcpu, give_up, stop);
+	if (!pp_kick_can(&k)) {
+		pp_kick_disarm(&k);
+		return -EBUSY;	/* running, and not ours to kick */
+	}
 	ret = mutex_lock_killable(&vcpu->mutex);
-	hrtimer_cancel(&k.timer);
-	destroy_hrtimer_on_stack(&k.timer);
-	flush_signals(current);	/* a SIGKILL that raced with the take */
-	put_task_struct(k.target);
+	pp_kick_disarm(&k);
 	if (ret)
 		return atomic_read(stop) ? -EINTR : -EBUSY;
-	*kick_ns = max_t(u64, ktime_get_ns() - t0, 1);
+	*kick_ns = max_t(u64, ktime_get_ns() - k.t0, 1);
 	return 0;
 }
 

@@ -2,6 +2,7 @@
 #ifndef KVM_PREPOP_H
 #define KVM_PREPOP_H
 
+#include <linux/hrtimer.h>
 #include <linux/kvm_host.h>
 #include <uapi/linux/kvm_prepop.h>
 
@@ -34,9 +35,25 @@ bool pp_uffd_armed(struct mm_struct *mm, unsigned long start, unsigned long end)
 
 /* hold.c: take a vCPU's mutex, kicking it out of KVM_RUN (see there). */
 extern int pp_kick_signal;
+struct pp_kick {
+	struct hrtimer timer;
+	struct kvm_vcpu *vcpu;
+	struct task_struct *waiter;	/* the kthread that waits for the mutex */
+	struct task_struct *target;	/* the vCPU's thread, referenced, or NULL */
+	const atomic_t *stop;
+	u64 give_up, t0;		/* ktime ns */
+	u64 owned_ns;			/* when the waiter was first seen owning it */
+	int sig;
+};
+void pp_kick_arm(struct pp_kick *k, struct kvm_vcpu *vcpu, u64 give_up,
+		 const atomic_t *stop);
+bool pp_kick_can(const struct pp_kick *k);
+void pp_kick_disarm(struct pp_kick *k);
 int pp_hold_take(struct kvm_vcpu *vcpu, u64 give_up, const atomic_t *stop,
 		 u64 *kick_ns);
 void pp_hold_release(struct kvm_vcpu *vcpu);
+/* main.c: the engine this module runs (module parameter engine). */
+const struct pp_engine *pp_engine(void);
 /* main.c: max_hold_ms, in ns: no call holds a vCPU longer. */
 u64 pp_hold_ceiling_ns(void);
 

@@ -9,7 +9,8 @@
 #include <linux/seq_file.h>
 #include <linux/uaccess.h>
 
-#include "kvm_prepop.h"
+#include "compat.h"
+#include "job.h"
 
 struct pp_counters pp_counters;
 
@@ -43,6 +44,52 @@ MODULE_PARM_DESC(max_hold_ms, "no POPULATE holds a vCPU longer than this, ms (1-
 u64 pp_hold_ceiling_ns(void)
 {
 	return (u64)READ_ONCE(pp_max_hold_ms) * NSEC_PER_MSEC;
+}
+
+/*
+ * engine: 0 the best this kernel has (the fault engine where KVM exports
+ * its fault path, else the pre-fault engine), 1 fault, 2 pre-fault.  An
+ * engine this kernel cannot run fails the load.
+ */
+static int pp_engine_param;
+module_param_named(engine, pp_engine_param, int, 0444);
+MODULE_PARM_DESC(engine, "0 auto, 1 KVM's fault path (6.1, 6.12), 2 KVM_PRE_FAULT_MEMORY (6.12, 7.x)");
+
+static const struct pp_engine *pp_the_engine;
+
+const struct pp_engine *pp_engine(void)
+{
+	return pp_the_engine;
+}
+
+static int pick_engine(void)
+{
+	const struct pp_engine *fault = NULL, *prefault = NULL;
+
+#if PP_HAVE_FAULT_ENGINE
+	fault = &pp_fault_engine;
+#endif
+#if PP_HAVE_PREFAULT_ENGINE
+	prefault = &pp_prefault_engine;
+#endif
+	switch (pp_engine_param) {
+	case 0:
+		pp_the_engine = fault ?: prefault;
+		break;
+	case KVM_PREPOP_ENGINE_FAULT:
+		pp_the_engine = fault;
+		break;
+	case KVM_PREPOP_ENGINE_PREFAULT:
+		pp_the_engine = prefault;
+		break;
+	}
+	if (!pp_the_engine) {
+		pr_err("kvm_prepop: engine=%d: not available on this kernel (fault: %s, pre-fault: %s)\n",
+		       pp_engine_param, fault ? "yes" : "no", prefault ? "yes" : "no");
+		return -EINVAL;
+	}
+	pr_info("kvm_prepop: %s engine\n", pp_the_engine->name);
+	return 0;
 }
 
 /*
@@ -105,13 +152,14 @@ static long ioctl_version(void __user *u)
 
 	if (ret)
 		return ret;
-	if (v.reserved)
+	if (v.reserved || v.reserved2)
 		return -EINVAL;
 	v.api_version = KVM_PREPOP_API_VERSION;
 	v.features = KVM_PREPOP_FEAT_POPULATE | KVM_PREPOP_FEAT_QUERY |
 		     KVM_PREPOP_FEAT_HOLD;
 	v.max_workers = PP_MAX_WORKERS;
 	v.hold_ceiling_ns = pp_hold_ceiling_ns();
+	v.engine = pp_engine()->id;
 	return copy_out(u, &v, sizeof(v), usize);
 }
 
@@ -170,9 +218,12 @@ static long ioctl_populate(void __user *u)
 	default:
 		atomic64_inc(&pp_counters.err_other);
 	}
-	if (ret && ret != -EINTR)
+	/*
+	 * The cursor and the figures go back with success and with the errors
+	 * that leave the VM as a retry finds it: -EINTR, -EBUSY, -EAGAIN.
+	 */
+	if (ret && ret != -EINTR && ret != -EBUSY && ret != -EAGAIN)
 		return ret;
-	/* -EINTR still hands back the cursor (and end_gpa, when it was 0) */
 	return copy_out(u, &p, sizeof(p), usize) ?: ret;
 }
 
@@ -259,8 +310,11 @@ static struct dentry *pp_debugfs;
 
 static int __init pp_init(void)
 {
-	int ret = misc_register(&pp_misc);
+	int ret = pick_engine();
 
+	if (ret)
+		return ret;
+	ret = misc_register(&pp_misc);
 	if (ret)
 		return ret;
 	pp_debugfs = debugfs_create_dir("kvm_prepop", NULL);

@@ -20,44 +20,7 @@
 #include <linux/slab.h>
 
 #include "compat.h"
-#include "kvm_prepop.h"
-
-#define PP_BATCH	512	/* 4K pages faulted in by one GUP call */
-
-struct pp_seg {
-	gfn_t start, end;	/* [start, end) */
-	gfn_t base;		/* start rounded down to a chunk */
-	unsigned int shift;	/* a chunk is 1 << shift pages */
-	u64 first;		/* index of the segment's first chunk */
-};
-
-struct pp_job {
-	struct pp_vm *vm;
-	struct pp_seg *segs;
-	int nsegs;
-	u64 nchunks;
-	atomic64_t next;	/* chunk dispenser */
-	u64 deadline;		/* ktime ns, 0 = none */
-	atomic_t stop;
-	spinlock_t lock;
-	u64 failed;		/* lowest chunk left unfinished */
-	gfn_t failed_gfn;	/* where in it the worker stopped */
-	int error;
-	u64 max_hold_ns, max_kick_ns;
-	u32 kicks;
-};
-
-struct pp_worker {
-	struct pp_job *job;
-	struct kvm_vcpu *vcpu;
-	struct task_struct *task;
-	struct completion claimed, exited;
-	enum pp_vcpu_state state;
-	struct page **pages;
-	u64 calls;
-	u64 max_hold_ns, max_kick_ns;
-	u32 kicks;
-};
+#include "job.h"
 
 static unsigned int slot_chunk_shift(struct mm_struct *mm, unsigned long hva)
 {
@@ -99,7 +62,7 @@ static int build_segs(struct pp_job *job, gfn_t start, gfn_t *end)
 			ret = -EBUSY;
 			break;
 		}
-		if (slot->flags & KVM_MEM_READONLY)
+		if ((slot->flags & KVM_MEM_READONLY) || pp_slot_private(slot))
 			continue;
 		if (job->nsegs == KVM_USER_MEM_SLOTS)
 			break;
@@ -144,7 +107,7 @@ static void chunk_range(struct pp_job *job, u64 chunk, gfn_t *s, gfn_t *e)
 	*e = min(cs + (1ULL << seg->shift), seg->end);
 }
 
-static bool past_deadline(struct pp_job *job)
+bool pp_past_deadline(struct pp_job *job)
 {
 	return job->deadline && ktime_get_ns() >= job->deadline;
 }
@@ -154,7 +117,7 @@ static bool next_chunk(struct pp_job *job, u64 *chunk)
 	if (atomic_read(&job->stop))
 		return false;
 	/* the budget is checked between chunks; every call maps at least one */
-	if (atomic64_read(&job->next) > 0 && past_deadline(job))
+	if (atomic64_read(&job->next) > 0 && pp_past_deadline(job))
 		return false;
 	*chunk = atomic64_fetch_inc(&job->next);
 	return *chunk < job->nchunks;
@@ -174,191 +137,27 @@ static void job_unfinished(struct pp_job *job, u64 chunk, gfn_t gfn, int err)
 		atomic_set(&job->stop, 1);
 }
 
-/* The level KVM will map gfn at: lpage_info, the host mapping, the CPU. */
-static int map_level(struct kvm *kvm, const struct kvm_memory_slot *slot,
-		     gfn_t gfn)
-{
-	int level = boot_cpu_has(X86_FEATURE_GBPAGES) ? PG_LEVEL_1G : PG_LEVEL_2M;
-
-	for (; level > PG_LEVEL_4K; level--)
-		if (!pp_lpage_disallowed(slot, gfn, level))
-			break;
-	if (level == PG_LEVEL_4K)
-		return level;
-	return min(level, pp_host_level(kvm->mm, __gfn_to_hva_memslot(slot, gfn)));
-}
-
-#define PP_FAULT_TRIES 16
-
-/*
- * Fault gfn in through KVM's own fault path, on the held vCPU, as a read
- * (error code 0).  A write fault on a write-tracked gfn (shadow pages of a
- * nested guest, KVMGT) returns RET_PF_EMULATE, and KVM would then emulate
- * the instruction at the borrowed vCPU's RIP; a read fault cannot, and it
- * still maps the page writable because it was faulted in for write first.
- * kvm_mmu_page_fault() returns 1 for fixed, spurious and retried faults
- * alike; the held vCPU's own stats tell them apart, so a fault KVM gave up
- * on (an invalidation raced with it, another worker linked the same table
- * first, the slot is being deleted) is asked again, bounded.
- */
-static int fault(struct pp_worker *w, gfn_t gfn)
-{
-	struct kvm_vcpu *vcpu = w->vcpu;
-	struct kvm *kvm = vcpu->kvm;
-	struct pp_pf_stat before, after;
-	int r, tries = 0;
-
-	do {
-		if (tries)
-			cond_resched();
-		pp_vcpu_pf_stat(vcpu, &before);
-		r = kvm_mmu_page_fault(vcpu, gfn_to_gpa(gfn), 0, NULL, 0);
-		w->calls++;
-		pp_vcpu_pf_stat(vcpu, &after);
-		if (after.emulate != before.emulate) {
-			atomic64_inc(&pp_counters.err_emulate);
-			return -EIO;	/* cannot happen for a read fault in a slot */
-		}
-		if (r < 0)	/* no host page (the VMM unmapped it): left to fault mode */
-			return READ_ONCE(kvm->vm_bugged) ? -EIO : 0;
-		if (after.fixed != before.fixed || after.spurious != before.spurious)
-			return 0;	/* mapped now, or it already was */
-	} while (++tries < PP_FAULT_TRIES && !atomic_read(&w->job->stop));
-	atomic64_inc(&pp_counters.fault_gave_up);
-	return -EAGAIN;	/* not mapped: stop here, the caller may try again */
-}
-
-/* Map [*gfn, end) of one slot; advances *gfn. */
-static int map_run(struct pp_worker *w, const struct kvm_memory_slot *slot,
-		   gfn_t *gfn, gfn_t end)
-{
-	struct kvm *kvm = w->vcpu->kvm;
-	unsigned long hva = __gfn_to_hva_memslot(slot, *gfn);
-	long got, i;
-	int level, ret = 0;
-
-	/* Fault the host page in first: KVM then finds it without async PF. */
-	got = pp_gup_write(hva, 1, w->pages);
-	if (got != 1) {
-		(*gfn)++;	/* not mappable: the guest will fault it */
-		return 0;
-	}
-	level = map_level(kvm, slot, *gfn);
-	if (level > PG_LEVEL_4K) {
-		ret = fault(w, *gfn);
-		put_page(w->pages[0]);
-		if (!ret)
-			*gfn = round_down(*gfn, KVM_PAGES_PER_HPAGE(level)) +
-			       KVM_PAGES_PER_HPAGE(level);
-		return ret;
-	}
-	put_page(w->pages[0]);
-	got = pp_gup_write(hva, min_t(gfn_t, end - *gfn, PP_BATCH), w->pages);
-	if (got <= 0) {
-		(*gfn)++;
-		return 0;
-	}
-	for (i = 0; i < got && !ret; i++)
-		ret = fault(w, *gfn + i);
-	for (i = 0; i < got; i++)
-		put_page(w->pages[i]);
-	*gfn += ret ? i - 1 : got;	/* a page that failed is not done */
-	return ret;
-}
-
-/*
- * Map [*gfn, end); advances *gfn.  Returns early, with *gfn < end, when the
- * deadline passes or the call is stopped: checked after every batch.
- */
-static int do_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
-{
-	struct pp_job *job = w->job;
-	gfn_t gfn = *pos;
-	struct kvm_vcpu *vcpu = w->vcpu;
-	struct kvm *kvm = vcpu->kvm;
-	int ret = 0;
-
-	if (!pp_vcpu_root_ok(vcpu))
-		return -EAGAIN;	/* memslots changed: the root is obsolete */
-	if (pp_vm_has_shadow_pages(kvm))
-		return -EBUSY;
-	kvm_vcpu_srcu_read_lock(vcpu);
-	while (gfn < end && !ret) {
-		struct kvm_memory_slot *slot =
-			__gfn_to_memslot(kvm_memslots(kvm), gfn);
-		gfn_t slot_end;
-
-		if (!kvm_is_visible_memslot(slot))
-			break;	/* deleted or moved since we started */
-		if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES) {
-			ret = -EBUSY;
-			break;
-		}
-		slot_end = min(end, slot->base_gfn + slot->npages);
-		if (slot->flags & KVM_MEM_READONLY) {
-			gfn = slot_end;
-			continue;
-		}
-		if (pp_uffd_armed(kvm->mm, __gfn_to_hva_memslot(slot, gfn),
-				  __gfn_to_hva_memslot(slot, slot_end - 1) + 1)) {
-			ret = -EBUSY;
-			break;
-		}
-		while (gfn < slot_end && !ret) {
-			ret = map_run(w, slot, &gfn, slot_end);
-			*pos = gfn;
-			if (gfn < end && (past_deadline(job) || atomic_read(&job->stop)))
-				goto out;
-			cond_resched();
-		}
-	}
-	if (!ret)
-		*pos = end;	/* the rest of the chunk has no RAM to map */
-out:
-	kvm_vcpu_srcu_read_unlock(vcpu);
-	return ret;
-}
-
-/* Take the vCPU; PP_VCPU_RUNNING if it could not be had in time. */
-static enum pp_vcpu_state take(struct pp_worker *w, u64 *t_taken)
-{
-	struct pp_job *job = w->job;
-	u64 kick_ns, give_up = job->deadline;
-	enum pp_vcpu_state st;
-
-	if (pp_hold_take(w->vcpu, give_up, &job->stop, &kick_ns))
-		return PP_VCPU_RUNNING;
-	*t_taken = ktime_get_ns();
-	if (kick_ns) {
-		w->kicks++;
-		w->max_kick_ns = max(w->max_kick_ns, kick_ns);
-	}
-	st = pp_vcpu_state(w->vcpu);
-	if (st != PP_VCPU_USABLE)
-		pp_hold_release(w->vcpu);
-	return st;
-}
-
-static void release(struct pp_worker *w, u64 t_taken)
-{
-	pp_hold_release(w->vcpu);
-	w->max_hold_ns = max(w->max_hold_ns, ktime_get_ns() - t_taken);
-}
-
 static int worker_fn(void *data)
 {
 	struct pp_worker *w = data;
 	struct pp_job *job = w->job;
-	struct kvm_vcpu *vcpu = w->vcpu;
+	const struct pp_engine *eng = job->engine;
 	bool first = true;
-	u64 chunk, t_taken = 0;
+	u64 chunk;
 	gfn_t s, e;
 	int ret;
 
 	allow_signal(SIGKILL);	/* how a bounded wait for the vCPU ends */
 	kthread_use_mm(job->vm->mm);
+	ret = eng->start(w);
+	if (ret) {
+		w->state = PP_VCPU_RUNNING;
+		w->error = ret;
+		complete(&w->claimed);
+		goto out;
+	}
 	for (;;) {
-		enum pp_vcpu_state st = take(w, &t_taken);
+		enum pp_vcpu_state st = eng->take(w);
 
 		if (first) {
 			w->state = st;
@@ -368,19 +167,19 @@ static int worker_fn(void *data)
 		if (st != PP_VCPU_USABLE)
 			break;
 		if (!next_chunk(job, &chunk)) {
-			release(w, t_taken);
+			eng->release(w);
 			break;
 		}
-		vcpu_load(vcpu);
 		chunk_range(job, chunk, &s, &e);
-		ret = do_chunk(w, &s, e);
-		vcpu_put(vcpu);
-		release(w, t_taken);
+		ret = eng->chunk(w, &s, e);
+		eng->release(w);
 		if (ret || s < e) {
 			job_unfinished(job, chunk, s, ret);
 			break;
 		}
 	}
+	eng->stop(w);
+out:
 	kthread_unuse_mm(job->vm->mm);
 	kthread_complete_and_exit(&w->exited, 0);
 }
@@ -405,20 +204,16 @@ static int start_workers(struct pp_job *job, struct pp_worker *workers,
 		w->vcpu = vcpu;
 		init_completion(&w->claimed);
 		init_completion(&w->exited);
-		w->pages = kmalloc_array(PP_BATCH, sizeof(*w->pages), GFP_KERNEL);
-		if (!w->pages) {
-			*err = -ENOMEM;
-			break;
-		}
 		t = kthread_run(worker_fn, w, "kvm_prepop/%lu", i);
 		if (IS_ERR(t)) {
-			kfree(w->pages);
 			*err = PTR_ERR(t);	/* -ENOMEM, or -EINTR if we were killed */
 			break;
 		}
 		w->task = t;
 		(*nstarted)++;
 		wait_for_completion(&w->claimed);
+		if (w->error)
+			*err = w->error;	/* the engine could not start on this vCPU */
 		states[w->state]++;
 		if (w->state == PP_VCPU_USABLE)
 			used++;
@@ -471,7 +266,6 @@ static long run_job(struct pp_job *job, struct kvm_prepop_populate *arg,
 	if (wait_workers(job, workers, nstarted))
 		ret = -EINTR;
 	for (i = 0; i < nstarted; i++) {
-		kfree(workers[i].pages);
 		arg->fault_calls += workers[i].calls;
 		arg->kicks += workers[i].kicks;
 		arg->max_hold_ns = max(arg->max_hold_ns, workers[i].max_hold_ns);
@@ -500,15 +294,16 @@ static long run_job(struct pp_job *job, struct kvm_prepop_populate *arg,
 long pp_populate(struct pp_vm *vm, struct kvm_prepop_populate *arg)
 {
 	struct kvm *kvm = vm->kvm;
-	struct pp_job job = { .vm = vm, .failed = U64_MAX };
+	struct pp_job job = { .engine = pp_engine(), .vm = vm, .failed = U64_MAX };
 	u64 t0 = ktime_get_ns(), before[3], after[3];
 	gfn_t start = gpa_to_gfn(arg->start_gpa);
 	gfn_t end = arg->end_gpa ? gpa_to_gfn(arg->end_gpa) : (gfn_t)-1;
 	long ret;
 
 	arg->next_gpa = arg->start_gpa;
-	if (!pp_vm_tdp_mmu(kvm))
-		return -EOPNOTSUPP;
+	ret = pp_vm_tdp_mmu(kvm);
+	if (ret <= 0)
+		return ret ?: -EOPNOTSUPP;
 	if (pp_vm_has_shadow_pages(kvm))
 		return -EBUSY;
 	ret = pp_vm_claim(kvm);

@@ -37,7 +37,7 @@ static void query_slots(struct pp_vm *vm, struct kvm_prepop_query *q)
 		if (!kvm_is_visible_memslot(slot))
 			continue;
 		q->memslots++;
-		if (slot->flags & KVM_MEM_READONLY) {
+		if ((slot->flags & KVM_MEM_READONLY) || pp_slot_private(slot)) {
 			q->memslots_readonly++;
 			continue;
 		}
@@ -54,9 +54,10 @@ static void query_slots(struct pp_vm *vm, struct kvm_prepop_query *q)
 long pp_query(struct pp_vm *vm, struct kvm_prepop_query *q)
 {
 	struct kvm *kvm = vm->kvm;
+	int tdp = pp_vm_tdp_mmu(kvm);
 
-	q->stage2 = pp_vm_tdp_mmu(kvm) ? KVM_PREPOP_STAGE2_TDP_MMU :
-					 KVM_PREPOP_STAGE2_OTHER;
+	q->stage2 = tdp > 0 ? KVM_PREPOP_STAGE2_TDP_MMU :
+		    tdp == 0 ? KVM_PREPOP_STAGE2_OTHER : KVM_PREPOP_STAGE2_UNKNOWN;
 	query_vcpus(kvm, q);
 	query_slots(vm, q);
 	q->pages_4k = pp_vm_pages(kvm, PG_LEVEL_4K);

@@ -18,7 +18,7 @@ int pp_vm_get(int fd, struct pp_vm *vm)
 
 	if (!file)
 		return -EBADF;
-	if (!file_is_kvm(file)) {
+	if (!pp_file_is_kvm_vm(file)) {
 		ret = -EINVAL;
 		goto out;
 	}

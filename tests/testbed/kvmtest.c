@@ -345,12 +345,21 @@ int pp_populate(int vm_fd, uint64_t start, uint64_t end, uint64_t budget_ns,
 		unsigned max_threads, struct kvm_prepop_populate *out)
 {
 	struct kvm_prepop_populate p;
-	int r, calls = 0;
+	int r, calls = 0, busy = 0;
 
 	/* the header's rule: call again from next_gpa until it reaches end_gpa */
 	r = pp_populate_once(vm_fd, start, end, budget_ns, max_threads, out);
+	for (; r == -EBUSY && busy < 20; busy++) {
+		usleep(10000);	/* running vCPUs not taken in time: try again */
+		r = pp_populate_once(vm_fd, start, end, budget_ns, max_threads, out);
+	}
 	while (r == 0 && out->next_gpa < out->end_gpa && ++calls < 100000) {
 		r = pp_populate_once(vm_fd, out->next_gpa, out->end_gpa, budget_ns, max_threads, &p);
+		if (r == -EBUSY && busy++ < 20) {
+			usleep(10000);
+			r = 0;
+			continue;
+		}
 		if (r)
 			break;
 		out->next_gpa = p.next_gpa;

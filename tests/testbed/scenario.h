@@ -16,6 +16,8 @@ int setup(struct vm *vm, int b, uint64_t size, int nvcpus);
 /* vCPU 0 writes every page; returns the stage-2 faults KVM fixed meanwhile */
 long long touch(struct vm *vm);
 long long leaves(struct vm *vm);
+/* KVM_PREPOP_ENGINE_* the module should run here */
+unsigned expected_engine(void);
 /* a line of /sys/kernel/debug/kvm_prepop/stats, or -1 */
 long long counter(const char *name);
 

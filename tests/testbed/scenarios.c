@@ -58,6 +58,30 @@ long long leaves(struct vm *vm)
 
 /* ---- interface ---- */
 
+/* The engine the module should have picked: the parameter, else by kernel. */
+unsigned expected_engine(void)
+{
+	char rel[64] = "";
+	int fd = open("/sys/module/kvm_prepop/parameters/engine", O_RDONLY), param = 0;
+	FILE *f = fopen("/proc/sys/kernel/osrelease", "r");
+
+	if (fd >= 0) {
+		char b[8] = "";
+
+		if (read(fd, b, sizeof(b) - 1) > 0)
+			param = atoi(b);
+		close(fd);
+	}
+	if (f) {
+		if (!fgets(rel, sizeof(rel), f))
+			rel[0] = '\0';
+		fclose(f);
+	}
+	if (param)
+		return param;
+	return !strncmp(rel, "6.", 2) ? KVM_PREPOP_ENGINE_FAULT : KVM_PREPOP_ENGINE_PREFAULT;
+}
+
 static int t_version(int unused)
 {
 	(void)unused;
@@ -71,6 +95,7 @@ static int t_version(int unused)
 	CHECK(v.max_workers > 0, "max_workers 0");
 	CHECK(v.hold_ceiling_ns == 100000000ull, "hold ceiling %llu ns, want the default 100 ms",
 	      (unsigned long long)v.hold_ceiling_ns);
+	CHECK(v.engine == expected_engine(), "engine %u, want %u", v.engine, expected_engine());
 	return 0;
 }
 
@@ -448,7 +473,7 @@ static int t_second_busy(int unused)
 	b.fd = vm.fd;
 	pthread_create(&b.t, NULL, bg_populate, &b);
 	TRY(wait_running(vm.fd));
-	r = pp_populate(vm.fd, 0, 0, 0, 0, &p);
+	r = pp_populate_once(vm.fd, 0, 0, 0, 0, &p);
 	pthread_join(b.t, NULL);
 	CHECK(r == -EBUSY, "a second POPULATE: got %s, want EBUSY", strerror(-r));
 	CHECK(b.ret == 0, "the first POPULATE: %s", strerror(-b.ret));

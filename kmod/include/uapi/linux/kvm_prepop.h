@@ -44,7 +44,18 @@ struct kvm_prepop_version {
 	__u32 reserved;		/* zero */
 	/* API 2 */
 	__u64 hold_ceiling_ns;	/* out: no call holds a vCPU longer (max_hold_ms) */
+	__u32 engine;		/* out: KVM_PREPOP_ENGINE_* this module runs */
+	__u32 reserved2;	/* zero */
 };
+
+/*
+ * Engines.  FAULT: KVM's own fault path, called with the vCPU held (needs
+ * KVM internals exported to modules: 6.1, 6.12).  PREFAULT: the vCPU
+ * file's KVM_PRE_FAULT_MEMORY (6.11+; the only one from 6.18 on).  Chosen
+ * at load: FAULT where it exists, unless the module parameter engine=2.
+ */
+#define KVM_PREPOP_ENGINE_FAULT		1
+#define KVM_PREPOP_ENGINE_PREFAULT	2
 
 /*
  * KVM_PREPOP_POPULATE: map [start_gpa, end_gpa) of the VM's guest RAM
@@ -60,8 +71,9 @@ struct kvm_prepop_version {
  * post-copy; another POPULATE of this VM is running), -EAGAIN (no idle
  * vCPU has a loaded stage-2 root yet: let the guest run, then retry),
  * -EOPNOTSUPP (the VM does not use the TDP MMU), -EINTR (the caller got
- * a fatal signal; next_gpa is still written), -EBADF / -EINVAL (vm_fd is
- * not open / not a KVM VM), -EPERM (no CAP_SYS_ADMIN).
+ * a fatal signal), -EBADF / -EINVAL (vm_fd is not open / not a KVM VM),
+ * -EPERM (no CAP_SYS_ADMIN).  With -EINTR, -EBUSY and -EAGAIN the struct
+ * is still written back: next_gpa (what is done), the leaves, the holds.
  */
 struct kvm_prepop_populate {
 	__u32 size;		/* in: sizeof(struct kvm_prepop_populate) */
@@ -87,6 +99,7 @@ struct kvm_prepop_populate {
 	__u32 reserved2;	/* zero */
 };
 
+#define KVM_PREPOP_STAGE2_UNKNOWN	0	/* no vCPU has loaded a root yet (6.3+) */
 #define KVM_PREPOP_STAGE2_TDP_MMU	1
 #define KVM_PREPOP_STAGE2_OTHER		2	/* shadow paging or legacy TDP */
 
@@ -102,7 +115,7 @@ struct kvm_prepop_query {
 	__u32 vcpus_in_smm;
 	__u32 vcpus_in_guest_mode;	/* out: running a nested guest */
 	__u32 memslots;		/* out: user memslots, address space 0 */
-	__u32 memslots_readonly;
+	__u32 memslots_readonly;	/* also guest_memfd slots: never populated */
 	__u32 memslots_dirty_log;
 	__u32 uffd_armed;	/* out: 1 if any guest RAM is userfaultfd-armed */
 	__u32 reserved;		/* zero */

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The fault engine (6.1, 6.12): each worker holds its vCPU's mutex for a
+ * chunk (hold.c) and maps pages through KVM's own exported fault path,
+ * kvm_mmu_page_fault(), at the level KVM will map them.  Needs KVM's
+ * internals exported to modules, which ends with 6.18.
+ */
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include "compat.h"
+#include "job.h"
+
+#if PP_HAVE_FAULT_ENGINE
+
+/* The level KVM will map gfn at: lpage_info, the host mapping, the CPU. */
+static int map_level(struct kvm *kvm, const struct kvm_memory_slot *slot,
+		     gfn_t gfn)
+{
+	int level = boot_cpu_has(X86_FEATURE_GBPAGES) ? PG_LEVEL_1G : PG_LEVEL_2M;
+
+	for (; level > PG_LEVEL_4K; level--)
+		if (!pp_lpage_disallowed(slot, gfn, level))
+			break;
+	if (level == PG_LEVEL_4K)
+		return level;
+	return min(level, pp_host_level(kvm->mm, __gfn_to_hva_memslot(slot, gfn)));
+}
+
+#define PP_FAULT_TRIES 16
+
+/*
+ * Fault gfn in through KVM's own fault path, on the held vCPU, as a read
+ * (error code 0).  A write fault on a write-tracked gfn (shadow pages of a
+ * nested guest, KVMGT) returns RET_PF_EMULATE, and KVM would then emulate
+ * the instruction at the borrowed vCPU's RIP; a read fault cannot, and it
+ * still maps the page writable because it was faulted in for write first.
+ * kvm_mmu_page_fault() returns 1 for fixed, spurious and retried faults
+ * alike; the held vCPU's own stats tell them apart, so a fault KVM gave up
+ * on (an invalidation raced with it, another worker linked the same table
+ * first, the slot is being deleted) is asked again, bounded.
+ */
+static int fault(struct pp_worker *w, gfn_t gfn)
+{
+	struct kvm_vcpu *vcpu = w->vcpu;
+	struct kvm *kvm = vcpu->kvm;
+	struct pp_pf_stat before, after;
+	int r, tries = 0;
+
+	do {
+		if (tries)
+			cond_resched();
+		pp_vcpu_pf_stat(vcpu, &before);
+		r = kvm_mmu_page_fault(vcpu, gfn_to_gpa(gfn), 0, NULL, 0);
+		w->calls++;
+		pp_vcpu_pf_stat(vcpu, &after);
+		if (after.emulate != before.emulate) {
+			atomic64_inc(&pp_counters.err_emulate);
+			return -EIO;	/* cannot happen for a read fault in a slot */
+		}
+		if (r < 0)	/* no host page (the VMM unmapped it): left to fault mode */
+			return READ_ONCE(kvm->vm_bugged) ? -EIO : 0;
+		if (after.fixed != before.fixed || after.spurious != before.spurious)
+			return 0;	/* mapped now, or it already was */
+	} while (++tries < PP_FAULT_TRIES && !atomic_read(&w->job->stop));
+	atomic64_inc(&pp_counters.fault_gave_up);
+	return -EAGAIN;	/* not mapped: stop here, the caller may try again */
+}
+
+/* Map [*gfn, end) of one slot; advances *gfn. */
+static int map_run(struct pp_worker *w, const struct kvm_memory_slot *slot,
+		   gfn_t *gfn, gfn_t end)
+{
+	struct kvm *kvm = w->vcpu->kvm;
+	unsigned long hva = __gfn_to_hva_memslot(slot, *gfn);
+	long got, i;
+	int level, ret = 0;
+
+	/* Fault the host page in first: KVM then finds it without async PF. */
+	got = pp_gup_write(hva, 1, w->pages);
+	if (got != 1) {
+		(*gfn)++;	/* not mappable: the guest will fault it */
+		return 0;
+	}
+	level = map_level(kvm, slot, *gfn);
+	if (level > PG_LEVEL_4K) {
+		ret = fault(w, *gfn);
+		put_page(w->pages[0]);
+		if (!ret)
+			*gfn = round_down(*gfn, KVM_PAGES_PER_HPAGE(level)) +
+			       KVM_PAGES_PER_HPAGE(level);
+		return ret;
+	}
+	put_page(w->pages[0]);
+	got = pp_gup_write(hva, min_t(gfn_t, end - *gfn, PP_BATCH), w->pages);
+	if (got <= 0) {
+		(*gfn)++;
+		return 0;
+	}
+	for (i = 0; i < got && !ret; i++)
+		ret = fault(w, *gfn + i);
+	for (i = 0; i < got; i++)
+		put_page(w->pages[i]);
+	*gfn += ret ? i - 1 : got;	/* a page that failed is not done */
+	return ret;
+}
+
+/*
+ * Map [*gfn, end); advances *gfn.  Returns early, with *gfn < end, when the
+ * deadline passes or the call is stopped: checked after every batch.
+ */
+static int fault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
+{
+	struct pp_job *job = w->job;
+	gfn_t gfn = *pos;
+	struct kvm_vcpu *vcpu = w->vcpu;
+	struct kvm *kvm = vcpu->kvm;
+	int ret = 0;
+
+	if (!pp_vcpu_root_ok(vcpu))
+		return -EAGAIN;	/* memslots changed: the root is obsolete */
+	if (pp_vm_has_shadow_pages(kvm))
+		return -EBUSY;
+	kvm_vcpu_srcu_read_lock(vcpu);
+	while (gfn < end && !ret) {
+		struct kvm_memory_slot *slot =
+			__gfn_to_memslot(kvm_memslots(kvm), gfn);
+		gfn_t slot_end;
+
+		if (!kvm_is_visible_memslot(slot))
+			break;	/* deleted or moved since we started */
+		if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES) {
+			ret = -EBUSY;
+			break;
+		}
+		slot_end = min(end, slot->base_gfn + slot->npages);
+		if ((slot->flags & KVM_MEM_READONLY) || pp_slot_private(slot)) {
+			gfn = slot_end;
+			continue;
+		}
+		if (pp_uffd_armed(kvm->mm, __gfn_to_hva_memslot(slot, gfn),
+				  __gfn_to_hva_memslot(slot, slot_end - 1) + 1)) {
+			ret = -EBUSY;
+			break;
+		}
+		while (gfn < slot_end && !ret) {
+			ret = map_run(w, slot, &gfn, slot_end);
+			*pos = gfn;
+			if (gfn < end && (pp_past_deadline(job) || atomic_read(&job->stop)))
+				goto out;
+			cond_resched();
+		}
+	}
+	if (!ret)
+		*pos = end;	/* the rest of the chunk has no RAM to map */
+out:
+	kvm_vcpu_srcu_read_unlock(vcpu);
+	return ret;
+}
+
+/* Take the vCPU for one chunk; PP_VCPU_RUNNING if it could not be had in time. */
+static enum pp_vcpu_state fault_take(struct pp_worker *w)
+{
+	struct pp_job *job = w->job;
+	enum pp_vcpu_state st;
+	u64 kick_ns;
+
+	if (pp_hold_take(w->vcpu, job->deadline, &job->stop, &kick_ns))
+		return PP_VCPU_RUNNING;
+	w->t_taken = ktime_get_ns();
+	if (kick_ns) {
+		w->kicks++;
+		w->max_kick_ns = max(w->max_kick_ns, kick_ns);
+	}
+	st = pp_vcpu_state(w->vcpu);
+	if (st != PP_VCPU_USABLE)
+		pp_hold_release(w->vcpu);
+	else
+		vcpu_load(w->vcpu);
+	return st;
+}
+
+static void fault_release(struct pp_worker *w)
+{
+	vcpu_put(w->vcpu);
+	pp_hold_release(w->vcpu);
+	w->max_hold_ns = max(w->max_hold_ns, ktime_get_ns() - w->t_taken);
+}
+
+static int fault_start(struct pp_worker *w)
+{
+	w->pages = kmalloc_array(PP_BATCH, sizeof(*w->pages), GFP_KERNEL);
+	return w->pages ? 0 : -ENOMEM;
+}
+
+static void fault_stop(struct pp_worker *w)
+{
+	kfree(w->pages);
+}
+
+const struct pp_engine pp_fault_engine = {
+	.name = "fault",
+	.id = KVM_PREPOP_ENGINE_FAULT,
+	.start = fault_start,
+	.take = fault_take,
+	.chunk = fault_chunk,
+	.release = fault_release,
+	.stop = fault_stop,
+};
+
+#endif /* PP_HAVE_FAULT_ENGINE */

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A POPULATE call's job, shared by the job (populate.c) and the engines
+ * that map a chunk with a vCPU (fault.c: KVM's fault path; prefault.c:
+ * KVM_PRE_FAULT_MEMORY).
+ */
+#ifndef KVM_PREPOP_JOB_H
+#define KVM_PREPOP_JOB_H
+
+#include "kvm_prepop.h"
+
+#define PP_BATCH	512	/* 4K pages faulted in by one GUP call */
+
+struct pp_seg {
+	gfn_t start, end;	/* [start, end) */
+	gfn_t base;		/* start rounded down to a chunk */
+	unsigned int shift;	/* a chunk is 1 << shift pages */
+	u64 first;		/* index of the segment's first chunk */
+};
+
+struct pp_job {
+	const struct pp_engine *engine;
+	struct pp_vm *vm;
+	struct pp_seg *segs;
+	int nsegs;
+	u64 nchunks;
+	atomic64_t next;	/* chunk dispenser */
+	u64 deadline;		/* ktime ns, 0 = none */
+	atomic_t stop;
+	spinlock_t lock;
+	u64 failed;		/* lowest chunk left unfinished */
+	gfn_t failed_gfn;	/* where in it the worker stopped */
+	int error;
+	u64 max_hold_ns, max_kick_ns;
+	u32 kicks;
+};
+
+struct pp_worker {
+	struct pp_job *job;
+	struct kvm_vcpu *vcpu;
+	void *engine;		/* the engine's per-worker state */
+	struct task_struct *task;
+	struct completion claimed, exited;
+	enum pp_vcpu_state state;
+	int error;		/* why the engine could not start */
+	struct page **pages;
+	u64 calls;		/* calls into KVM */
+	u64 t_taken;		/* when the vCPU was taken for this chunk */
+	u64 max_hold_ns, max_kick_ns;
+	u32 kicks;
+};
+
+bool pp_past_deadline(struct pp_job *job);
+
+/*
+ * An engine maps guest RAM with one vCPU per worker.  start() once per
+ * worker (in the worker, with the VMM's mm); take() the vCPU for one chunk,
+ * telling why not; chunk() maps [*pos, end), advancing *pos, checking the
+ * deadline and the job's stop after every batch; release() after it;
+ * stop() once at the end.
+ */
+struct pp_engine {
+	const char *name;
+	u32 id;			/* KVM_PREPOP_ENGINE_* */
+	int (*start)(struct pp_worker *w);
+	enum pp_vcpu_state (*take)(struct pp_worker *w);
+	int (*chunk)(struct pp_worker *w, gfn_t *pos, gfn_t end);
+	void (*release)(struct pp_worker *w);
+	void (*stop)(struct pp_worker *w);
+};
+
+extern const struct pp_engine pp_fault_engine, pp_prefault_engine;
+
+#endif

@@ -97,6 +97,14 @@ static inline struct task_struct *pp_mutex_owner(struct mutex *lock)
 	return (struct task_struct *)(atomic_long_read(&lock->owner) & ~0x07UL);
 }
 
+/* Free, with tasks queued on it (MUTEX_FLAG_WAITERS): one of them is waking. */
+static inline bool pp_mutex_free_for_waiter(struct mutex *lock)
+{
+	unsigned long owner = atomic_long_read(&lock->owner);
+
+	return !(owner & ~0x07UL) && (owner & 0x01);
+}
+
 static inline void pp_hrtimer_setup_on_stack(struct hrtimer *t,
 					     enum hrtimer_restart (*fn)(struct hrtimer *))
 {
@@ -141,8 +149,10 @@ static inline bool pp_slot_private(const struct kvm_memory_slot *slot)
 {
 #if PP_KERNEL_6_1
 	return false;
-#else
+#elif PP_KERNEL_6_12
 	return kvm_slot_can_be_private(slot);
+#else
+	return kvm_slot_has_gmem(slot);	/* renamed in 6.17 */
 #endif
 }
 

@@ -185,6 +185,7 @@ static void fault_release(struct pp_worker *w)
 	vcpu_put(w->vcpu);
 	pp_hold_release(w->vcpu);
 	w->max_hold_ns = max(w->max_hold_ns, ktime_get_ns() - w->t_taken);
+	pp_hold_yield(w->vcpu);
 }
 
 static int fault_start(struct pp_worker *w)

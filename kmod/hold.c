@@ -15,18 +15,23 @@
  * KVM_RUN waits in mutex_lock_killable() until we release: the guest sees a
  * pause of the hold's length and no event; libvirt and QEMU see nothing.
  *
- * Bounded: at give_up (the call's deadline), or when the call is stopped,
- * the timer sends the waiting kthread SIGKILL, which it allowed, ending
- * mutex_lock_killable() or a KVM_PRE_FAULT_MEMORY in progress.  A process
+ * Bounded: at give_up (the call's deadline, at least PP_MIN_WAIT_NS after
+ * the wait began), or when the call is stopped, the timer sends the waiting
+ * kthread SIGKILL, which it allowed, ending mutex_lock_killable() or the
+ * wait inside KVM_PRE_FAULT_MEMORY.  Once the waiter owns the mutex the
+ * timer stops: the batch it holds the vCPU for is bounded by itself.  A process
  * whose kick signal is ignored or has its default action (which would kill
  * it) is never kicked.
  */
+#include <linux/delay.h>
 #include <linux/sched/signal.h>
 
 #include "compat.h"
 #include "kvm_prepop.h"
 
 #define PP_KICK_PERIOD_NS	(200 * NSEC_PER_USEC)
+#define PP_MIN_WAIT_NS		(2 * NSEC_PER_MSEC)
+#define PP_YIELD_NS		(1 * NSEC_PER_MSEC)
 
 int pp_kick_signal = SIGUSR1;
 
@@ -40,11 +45,8 @@ static enum hrtimer_restart kick_fn(struct hrtimer *t)
 		return HRTIMER_NORESTART;
 	}
 	if (pp_mutex_owner(&k->vcpu->mutex) == k->waiter) {
-		if (!k->owned_ns)
-			k->owned_ns = now;
-		/* held: only the give-up is left to do */
-		hrtimer_forward_now(t, ns_to_ktime(k->give_up - now));
-		return HRTIMER_RESTART;
+		k->owned_ns = now;	/* held: the batch in progress may finish */
+		return HRTIMER_NORESTART;
 	}
 	if (k->target)
 		send_sig(k->sig, k->target, 1);
@@ -84,9 +86,11 @@ void pp_kick_arm(struct pp_kick *k, struct kvm_vcpu *vcpu, u64 give_up,
 		 const atomic_t *stop)
 {
 	*k = (struct pp_kick){
-		.vcpu = vcpu, .waiter = current, .stop = stop, .give_up = give_up,
+		.vcpu = vcpu, .waiter = current, .stop = stop,
 		.sig = READ_ONCE(pp_kick_signal), .t0 = ktime_get_ns(),
 	};
+	/* every call maps a batch: a wait gets PP_MIN_WAIT_NS whatever the budget */
+	k->give_up = max(give_up, k->t0 + PP_MIN_WAIT_NS);
 	k->target = kick_target(vcpu, k->sig);
 	pp_hrtimer_setup_on_stack(&k->timer, kick_fn);
 	if (k->target)
@@ -140,4 +144,17 @@ int pp_hold_take(struct kvm_vcpu *vcpu, u64 give_up, const atomic_t *stop,
 void pp_hold_release(struct kvm_vcpu *vcpu)
 {
 	mutex_unlock(&vcpu->mutex);
+}
+
+/*
+ * After a chunk: if the VMM's vCPU thread queued on the mutex meanwhile,
+ * let it have its turn before the next take, which would otherwise steal
+ * the mutex back before the woken thread runs; at most PP_YIELD_NS.
+ */
+void pp_hold_yield(struct kvm_vcpu *vcpu)
+{
+	u64 until = ktime_get_ns() + PP_YIELD_NS;
+
+	while (pp_mutex_free_for_waiter(&vcpu->mutex) && ktime_get_ns() < until)
+		usleep_range(20, 50);
 }

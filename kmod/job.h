@@ -33,6 +33,7 @@ struct pp_job {
 	int error;
 	u64 max_hold_ns, max_kick_ns;
 	u32 kicks;
+	atomic_t progress;	/* chunks some of which got mapped */
 };
 
 struct pp_worker {
@@ -56,8 +57,9 @@ bool pp_past_deadline(struct pp_job *job);
  * An engine maps guest RAM with one vCPU per worker.  start() once per
  * worker (in the worker, with the VMM's mm); take() the vCPU for one chunk,
  * telling why not; chunk() maps [*pos, end), advancing *pos, checking the
- * deadline and the job's stop after every batch; release() after it;
- * stop() once at the end.
+ * deadline and the job's stop after every batch (-ETIMEDOUT: the vCPU
+ * could not be had in time, which ends the worker, not the call);
+ * release() after it; stop() once at the end.
  */
 struct pp_engine {
 	const char *name;

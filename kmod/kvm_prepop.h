@@ -52,6 +52,7 @@ void pp_kick_disarm(struct pp_kick *k);
 int pp_hold_take(struct kvm_vcpu *vcpu, u64 give_up, const atomic_t *stop,
 		 u64 *kick_ns);
 void pp_hold_release(struct kvm_vcpu *vcpu);
+void pp_hold_yield(struct kvm_vcpu *vcpu);
 /* main.c: the engine this module runs (module parameter engine). */
 const struct pp_engine *pp_engine(void);
 /* main.c: max_hold_ms, in ns: no call holds a vCPU longer. */

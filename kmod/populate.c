@@ -144,7 +144,7 @@ static int worker_fn(void *data)
 	const struct pp_engine *eng = job->engine;
 	bool first = true;
 	u64 chunk;
-	gfn_t s, e;
+	gfn_t s, s0, e;
 	int ret;
 
 	allow_signal(SIGKILL);	/* how a bounded wait for the vCPU ends */
@@ -171,10 +171,13 @@ static int worker_fn(void *data)
 			break;
 		}
 		chunk_range(job, chunk, &s, &e);
+		s0 = s;
 		ret = eng->chunk(w, &s, e);
 		eng->release(w);
+		if (s > s0)
+			atomic_inc(&job->progress);
 		if (ret || s < e) {
-			job_unfinished(job, chunk, s, ret);
+			job_unfinished(job, chunk, s, ret == -ETIMEDOUT ? 0 : ret);
 			break;
 		}
 	}
@@ -288,6 +291,8 @@ static long run_job(struct pp_job *job, struct kvm_prepop_populate *arg,
 	}
 	if (!ret)
 		ret = job->error;
+	if (!ret && !atomic_read(&job->progress) && job->nchunks)
+		ret = -EBUSY;	/* no worker got its vCPU in time: nothing done */
 	return ret;
 }
 
@@ -301,7 +306,8 @@ long pp_populate(struct pp_vm *vm, struct kvm_prepop_populate *arg)
 	long ret;
 
 	arg->next_gpa = arg->start_gpa;
-	ret = pp_vm_tdp_mmu(kvm);
+	/* the fault engine needs the TDP MMU; KVM_PRE_FAULT_MEMORY checks for itself */
+	ret = job.engine->id == KVM_PREPOP_ENGINE_FAULT ? pp_vm_tdp_mmu(kvm) : 1;
 	if (ret <= 0)
 		return ret ?: -EOPNOTSUPP;
 	if (pp_vm_has_shadow_pages(kvm))
@@ -314,14 +320,17 @@ long pp_populate(struct pp_vm *vm, struct kvm_prepop_populate *arg)
 	job.deadline = t0 + min_not_zero(arg->budget_ns, pp_hold_ceiling_ns());
 	count_leaves(kvm, before);
 	ret = build_segs(&job, start, &end);
-	if (!ret && job.nchunks)
+	if (ret)
+		goto out;	/* refused as a whole: next_gpa and end_gpa as given */
+	if (job.nchunks)
 		ret = run_job(&job, arg, end);
-	else if (!ret)
+	else
 		arg->next_gpa = gfn_to_gpa(max(start, end));
 	if (!arg->end_gpa)
 		arg->end_gpa = gfn_to_gpa(max(start, end));	/* tell the caller where RAM ends */
 	else if (!ret && arg->next_gpa >= gfn_to_gpa(max(start, end)))
 		arg->next_gpa = arg->end_gpa;	/* no RAM past here: the range is done */
+out:
 	count_leaves(kvm, after);
 	arg->mapped_4k = after[0] > before[0] ? after[0] - before[0] : 0;
 	arg->mapped_2m = after[1] > before[1] ? after[1] - before[1] : 0;

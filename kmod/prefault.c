@@ -136,6 +136,7 @@ static enum pp_vcpu_state prefault_take(struct pp_worker *w)
 
 static void prefault_release(struct pp_worker *w)
 {
+	pp_hold_yield(w->vcpu);
 }
 
 /* Fault the host pages of [gfn, gfn + n) in for write; how many pages that covered. */
@@ -175,6 +176,10 @@ static int prefault_range(struct pp_worker *w, gfn_t *gfn, gfn_t n)
 		return -EFAULT;
 	t0 = ktime_get_ns();
 	pp_kick_arm(&k, w->vcpu, job->deadline, &job->stop);
+	if (!pp_kick_can(&k) && mutex_is_locked(&w->vcpu->mutex)) {
+		pp_kick_disarm(&k);
+		return -ETIMEDOUT;	/* running, and not ours to kick */
+	}
 	do {
 		ret = pf->file->f_op->unlocked_ioctl(pf->file, KVM_PRE_FAULT_MEMORY,
 						      (unsigned long)u);
@@ -189,10 +194,16 @@ static int prefault_range(struct pp_worker *w, gfn_t *gfn, gfn_t n)
 		w->kicks++;
 		w->max_kick_ns = max(w->max_kick_ns, k.owned_ns - t0);
 	}
+	if (ret == -EINTR && !k.owned_ns && r.gpa == gfn_to_gpa(*gfn))
+		return -ETIMEDOUT;	/* the vCPU could not be had before the deadline */
 	*gfn = gpa_to_gfn(r.gpa);
 	if (ret == -EINTR)
 		return 0;	/* the deadline, or a stop: the cursor says where */
-	return ret == -EAGAIN ? -EAGAIN : ret < 0 ? (int)ret : 0;
+	if (ret == -EFAULT || ret == -EHWPOISON) {
+		*gfn = gpa_to_gfn(r.gpa) + 1;	/* no host page: left to fault mode */
+		return 0;
+	}
+	return ret < 0 ? (int)ret : 0;
 }
 
 static int prefault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)

@@ -7,10 +7,14 @@ PKGS=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	libjson-c-dev libxml2-dev libevent-dev libsystemd-dev libvirt-dev libcmocka-dev
 	jq
-	# the integration tier: a private libvirtd running TCG guests
-	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients systemd util-linux
+	# the integration tier: a private libvirtd running TCG guests; strace for
+	# the systemd tier's check of prepopd's system calls
+	libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients systemd util-linux strace
 	# the testbed: an emulated hypervisor running Debian's 6.1 kernel
 	qemu-system-x86 busybox-static cpio kmod linux-headers-amd64 sparse iproute2 debootstrap
+	# ... and Debian 13's 6.12 and the newest 7.x (tests/kernels/lib.sh): xz for
+	# their .ko.xz, the archive keys for its private apt and trixie chroot
+	xz-utils debian-archive-keyring
 )
 
 missing=()

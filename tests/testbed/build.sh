@@ -1,33 +1,52 @@
 #!/usr/bin/env bash
-# Build the testbed once into OUT (default build/testbed): Debian's 6.1
-# kernel and KVM modules, kvm_prepop.ko built against the matching headers,
-# the static test VMM and benchmark, and an initramfs holding them.
+# Build the testbed into OUT (default build/testbed): a Debian kernel and its
+# KVM modules, kvm_prepop.ko and the hello module (tests/kernels/hello) built
+# against the matching headers, the static test VMM and benchmark, and an
+# initramfs holding them.
+#   build.sh [--kernel 6.1|6.12|7] [OUT]
+# The kernel (default 6.1) comes from tests/kernels/lib.sh: Debian's archive,
+# fetched once, cached in build/kernels.
+# A kernel that kmod/compat.h refuses (an #error there) gets a testbed without
+# kvm_prepop: KVM and the hello module only, and its init says so.  Any other
+# build failure fails.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-OUT=${1:-$SRC/build/testbed}
+K=6.1
+OUT=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--kernel) K=$2; shift 2 ;;
+	*) OUT=$1; shift ;;
+	esac
+done
+OUT=${OUT:-$SRC/build/testbed}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+. "$SRC/tests/kernels/lib.sh"
 
-# The kernel release the headers metapackage points at; the image must match.
-KREL=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | grep -o 'linux-headers-[^ ,]*' | sed -n '1s/^linux-headers-//p')
-KDIR=/usr/src/linux-headers-$KREL
-[ -d "$KDIR" ] || { echo "testbed: $KDIR missing (run tests/setup-deps.sh)" >&2; exit 2; }
-echo "testbed: kernel $KREL"
+pk_kernel "$K"
+echo "testbed: kernel $PK_KREL (--kernel $K, Debian $PK_VERSION)"
+rm -rf "$OUT"/kernel-* # the image cache of earlier versions of this script
+cp "$PK_VMLINUZ" "$OUT/vmlinuz"
 
-KROOT=$OUT/kernel-$KREL
-if [ ! -f "$KROOT/.done" ]; then
-	rm -rf "$KROOT" && mkdir -p "$KROOT"
-	(cd "$KROOT" && apt-get download "linux-image-$KREL" >/dev/null 2>&1 ||
-		apt-get download "linux-image-$KREL-unsigned")
-	dpkg-deb -x "$KROOT"/linux-image-*.deb "$KROOT/root"
-	rm -f "$KROOT"/linux-image-*.deb
-	touch "$KROOT/.done"
+# The modules: kbuild wants to write next to the sources, so build copies.
+rm -rf "$OUT/kmod" "$OUT/hello" && cp -r "$SRC/kmod" "$OUT/kmod" && cp -r "$SRC/tests/kernels/hello" "$OUT/hello"
+pk_make "$OUT/hello" >"$OUT/hello-build.log" 2>&1 || { cat "$OUT/hello-build.log"; exit 1; }
+case $(modinfo -F vermagic "$OUT/hello/pp_hello.ko") in
+"$PK_KREL "*) ;;
+*) echo "testbed: pp_hello.ko is not built for $PK_KREL" >&2; exit 1 ;;
+esac
+PREPOP=1
+if ! pk_make "$OUT/kmod" >"$OUT/kmod-build.log" 2>&1; then
+	if grep -q 'compat\.h:[0-9]*:[0-9]*: error: #error' "$OUT/kmod-build.log"; then
+		grep 'compat\.h:[0-9]*:[0-9]*: error: #error' "$OUT/kmod-build.log" | head -n1 | sed 's/^/testbed: /'
+		echo "testbed: kmod/compat.h refuses $PK_KREL: a testbed without kvm_prepop (KVM and the hello module only)"
+		PREPOP=0
+	else
+		cat "$OUT/kmod-build.log"
+		exit 1
+	fi
 fi
-cp "$KROOT/root/boot/vmlinuz-$KREL" "$OUT/vmlinuz"
-
-# The module: kbuild wants to write next to the sources, so build a copy.
-rm -rf "$OUT/kmod" && cp -r "$SRC/kmod" "$OUT/kmod"
-make -s -C "$OUT/kmod" KDIR="$KDIR" >"$OUT/kmod-build.log" 2>&1 || { cat "$OUT/kmod-build.log"; exit 1; }
 
 CFLAGS="-std=gnu11 -O2 -Wall -Wextra -Werror -I$SRC/kmod/include/uapi"
 gcc $CFLAGS -static -I"$SRC/agent" -o "$OUT/vmm" "$SRC/tests/testbed/scenarios.c" "$SRC/tests/testbed/hold.c" \
@@ -40,10 +59,21 @@ cp /bin/busybox "$IR/bin/busybox"
 cp "$OUT/vmm" "$OUT/bench" "$IR/bin/"
 cp "$SRC/tests/testbed/init" "$IR/init"
 chmod +x "$IR/init"
-M=$KROOT/root/lib/modules/$KREL/kernel
-for ko in virt/lib/irqbypass.ko drivers/crypto/ccp/ccp.ko arch/x86/kvm/kvm.ko arch/x86/kvm/kvm-amd.ko; do
-	cp "$M/$ko" "$IR/lib/modules/"
+# kvm-amd and what it needs, in load order (each module's modinfo "depends");
+# busybox's insmod wants them uncompressed (6.12 and 7.x ship .ko.xz)
+: >"$IR/lib/modules/load"
+for m in $(pk_modules kvm-amd); do
+	f=$(pk_module_file "$m")
+	case $f in
+	*.ko) cp "$f" "$IR/lib/modules/$m.ko" ;;
+	*.ko.xz) xz -dc "$f" >"$IR/lib/modules/$m.ko" ;;
+	*.ko.zst) zstd -qdc "$f" >"$IR/lib/modules/$m.ko" ;;
+	*.ko.gz) gzip -dc "$f" >"$IR/lib/modules/$m.ko" ;;
+	*) echo "testbed: cannot unpack $f" >&2; exit 1 ;;
+	esac
+	echo "$m" >>"$IR/lib/modules/load"
 done
-cp "$OUT/kmod/kvm_prepop.ko" "$IR/lib/modules/"
+cp "$OUT/hello/pp_hello.ko" "$IR/lib/modules/"
+[ $PREPOP -eq 0 ] || cp "$OUT/kmod/kvm_prepop.ko" "$IR/lib/modules/"
 (cd "$IR" && find . | cpio -o -H newc --quiet | gzip -1 >"$OUT/initramfs.gz")
-echo "testbed: built $OUT/initramfs.gz"
+echo "testbed: built $OUT/initramfs.gz (modules: $(paste -sd' ' "$IR/lib/modules/load")$([ $PREPOP -eq 0 ] || echo ' kvm_prepop') pp_hello)"

@@ -347,22 +347,20 @@ int pp_populate(int vm_fd, uint64_t start, uint64_t end, uint64_t budget_ns,
 	struct kvm_prepop_populate p;
 	int r, calls = 0, busy = 0;
 
-	/* the header's rule: call again from next_gpa until it reaches end_gpa */
-	r = pp_populate_once(vm_fd, start, end, budget_ns, max_threads, out);
-	for (; r == -EBUSY && busy < 20; busy++) {
-		usleep(10000);	/* running vCPUs not taken in time: try again */
-		r = pp_populate_once(vm_fd, start, end, budget_ns, max_threads, out);
-	}
-	while (r == 0 && out->next_gpa < out->end_gpa && ++calls < 100000) {
+	memset(out, 0, sizeof(*out));
+	out->next_gpa = start;
+	out->end_gpa = end;
+	/*
+	 * The header's rule: call again from next_gpa until it reaches end_gpa;
+	 * -EBUSY (running vCPUs not taken in time) says what it did: try again.
+	 */
+	for (;;) {
 		r = pp_populate_once(vm_fd, out->next_gpa, out->end_gpa, budget_ns, max_threads, &p);
-		if (r == -EBUSY && busy++ < 20) {
-			usleep(10000);
-			r = 0;
-			continue;
-		}
-		if (r)
-			break;
-		out->next_gpa = p.next_gpa;
+		if (r && r != -EBUSY)
+			return r;
+		out->next_gpa = p.next_gpa > out->next_gpa ? p.next_gpa : out->next_gpa;
+		if (p.end_gpa)
+			out->end_gpa = p.end_gpa;
 		out->mapped_4k += p.mapped_4k;
 		out->mapped_2m += p.mapped_2m;
 		out->mapped_1g += p.mapped_1g;
@@ -372,8 +370,15 @@ int pp_populate(int vm_fd, uint64_t start, uint64_t end, uint64_t budget_ns,
 		out->workers = p.workers > out->workers ? p.workers : out->workers;
 		out->max_hold_ns = p.max_hold_ns > out->max_hold_ns ? p.max_hold_ns : out->max_hold_ns;
 		out->max_kick_ns = p.max_kick_ns > out->max_kick_ns ? p.max_kick_ns : out->max_kick_ns;
+		if (r == -EBUSY) {
+			if (++busy > 20)
+				return r;
+			usleep(10000);
+			continue;
+		}
+		if ((out->end_gpa && out->next_gpa >= out->end_gpa) || ++calls >= 100000)
+			return 0;
 	}
-	return r;
 }
 
 int pp_query(int vm_fd, struct kvm_prepop_query *q)

@@ -188,8 +188,14 @@ static int t_never_ran(int unused)
 	TRY(vm_add_vcpu(&vm, GUEST_CODE));
 	TRY(vm_add_vcpu(&vm, GUEST_CODE));
 	r = pp_populate(vm.fd, 0, 0, 0, 0, &p);
-	CHECK(r == -EAGAIN, "vCPUs that never ran: got %s, want EAGAIN", strerror(-r));
-	CHECK(leaves(&vm) == 0, "something got mapped");
+	if (expected_engine() == KVM_PREPOP_ENGINE_PREFAULT) {
+		/* KVM_PRE_FAULT_MEMORY loads the vCPU's root itself */
+		CHECK(r == 0, "vCPUs that never ran, pre-fault engine: %s", strerror(-r));
+		CHECK(leaves(&vm) == 512, "%lld leaves, want 512", leaves(&vm));
+	} else {
+		CHECK(r == -EAGAIN, "vCPUs that never ran: got %s, want EAGAIN", strerror(-r));
+		CHECK(leaves(&vm) == 0, "something got mapped");
+	}
 	vm_destroy(&vm);
 	return 0;
 }
@@ -497,7 +503,9 @@ static int t_teardown_mid(int unused)
 	close(b.fd);
 	vm_destroy(&vm);
 	pthread_join(b.t, NULL);
-	CHECK(b.ret == 0 || b.ret == -EAGAIN, "populate across teardown: %s", strerror(-b.ret));
+	/* whatever it says, it says it: no hang, no oops (dmesg is checked) */
+	CHECK(b.ret == 0 || b.ret == -EAGAIN || b.ret == -EBUSY, "populate across teardown: %s",
+	      strerror(-b.ret));
 	return 0;
 }
 

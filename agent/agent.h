@@ -9,6 +9,8 @@
 
 #include "config.h"
 #include "domstate.h"
+#include "driver.h"
+#include "module.h"
 #include "prepop/decide.h"
 
 struct adom {
@@ -25,8 +27,10 @@ struct adom {
 	char *flavor;
 	char *error;		/* why the last decision could not be made */
 	unsigned long long memory_bytes;
-	struct event *job_timer;
-	struct pjob *job;	/* the populate in progress */
+	struct event *job_timer;	/* jobwatch.c: the libvirt job being watched */
+	bool job_probing;	/* a watch probe is out */
+	struct pjob *job;	/* driver.c: the populate in progress, or NULL */
+	struct pop_stats last;	/* the last populate's figures (id 0: none yet) */
 	bool seen;		/* resync mark */
 	struct adom *next;
 };
@@ -47,10 +51,11 @@ struct agent {
 	char *policy_error;	/* the last reload's errors, if it failed */
 	unsigned policy_generation;
 	struct pp_host host;
-	bool module_present;
-	int prepop_fd;		/* /dev/kvm_prepop, or -1 */
-	unsigned jobs;		/* populates in progress */
-	bool stopping;		/* exit once the last job has resumed its guest */
+	struct module mod;	/* /dev/kvm_prepop */
+	struct pjob *jobs;	/* driver.c: every populate job, attached or not */
+	unsigned pop_running;	/* driver.c: jobs holding a slot */
+	unsigned threads;	/* slice and probe threads not yet joined */
+	bool stopping;		/* exit once no thread is out */
 	bool status_pending;	/* a status write is scheduled */
 	/* event → decision latency, microseconds, the last LAT_SAMPLES decisions */
 #define LAT_SAMPLES 4096
@@ -64,15 +69,26 @@ struct agent {
 void conn_start(struct agent *a);
 void conn_stop(struct agent *a);
 
+/* prepopd.c: a slice or probe thread was joined */
+void agent_thread_ended(struct agent *a);
+/* observe-only: by configuration, or no usable module */
+bool agent_observe_only(const struct agent *a);
+
 /* domains.c */
 struct adom *dom_find(struct agent *a, const char *uuid);
 void dom_event(struct agent *a, virDomainPtr d, enum ds_event ev);
+/* dom_event for a domain known by uuid (looked up); false if not reachable */
+bool dom_event_uuid(struct agent *a, const char *uuid, enum ds_event ev);
 void dom_redecide_all(struct agent *a);
 void dom_forget_all(struct agent *a);
 /* Resync: mark all unseen, then dom_seen for each found, then dom_sweep. */
 void dom_mark_unseen(struct agent *a);
-void dom_seen(struct agent *a, virDomainPtr d, bool migrating);
+void dom_seen(struct agent *a, virDomainPtr d, bool running);
 void dom_sweep(struct agent *a);
+
+/* jobwatch.c: poll d's libvirt job off the loop until it ends */
+void jobwatch_start(struct agent *a, struct adom *d);
+void jobwatch_stop(struct adom *d);
 
 /* status.c */
 void status_write(struct agent *a);

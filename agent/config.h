@@ -14,7 +14,7 @@ struct config {
 	char *policy_dir;	/* /etc/prepop/policy.d */
 	char *host_facts;	/* /etc/prepop/host.json */
 	char *state_dir;	/* /run/prepop */
-	bool observe_only;	/* decide and report, never pause or populate */
+	bool observe_only;	/* decide and report, never populate */
 };
 
 /* Defaults, then the file (absent is fine unless required).  0 or -1 with errors. */

@@ -10,7 +10,6 @@
 #include <libvirt/virterror.h>
 
 #include "agent.h"
-#include "driver.h"
 #include "log.h"
 
 #define BACKOFF_MIN_MS 250
@@ -43,6 +42,9 @@ static enum ds_event map_lifecycle(int event, int detail, bool *known)
 		return DE_RESUMED;
 	case VIR_DOMAIN_EVENT_STOPPED:
 		return detail == VIR_DOMAIN_EVENT_STOPPED_MIGRATED ? DE_STOPPED_MIGRATED : DE_STOPPED;
+	case VIR_DOMAIN_EVENT_PMSUSPENDED:	/* the guest suspended itself (S3/S4) */
+	case VIR_DOMAIN_EVENT_CRASHED:		/* kept paused by on_crash=preserve */
+		return DE_SUSPENDED;
 	}
 	*known = false;
 	return DE_COUNT;
@@ -205,11 +207,13 @@ static void resync(struct agent *a)
 	}
 	dom_mark_unseen(a);
 	for (int i = 0; i < n; i++) {
-		virDomainJobInfo job;
-		bool migrating = virDomainGetJobInfo(doms[i], &job) == 0 &&
-				 job.type != VIR_DOMAIN_JOB_NONE;
+		int state, reason;
 
-		dom_seen(a, doms[i], migrating);
+		/* the state only: a job query could wait behind a libvirt job, and a
+		 * populate asks about jobs before every slice anyway */
+		if (virDomainGetState(doms[i], &state, &reason, 0) == 0 &&
+		    state != VIR_DOMAIN_SHUTOFF)
+			dom_seen(a, doms[i], state == VIR_DOMAIN_RUNNING);
 		virDomainFree(doms[i]);
 	}
 	free(doms);
@@ -238,7 +242,6 @@ static void try_connect(evutil_socket_t fd, short what, void *arg)
 	a->backoff_ms = 0;
 	a->reconnects++;
 	log_msg(LOG_INFO, "connected to %s", a->cfg.uri);
-	driver_recover(a);
 	resync(a);
 	status_write(a);
 }

@@ -18,6 +18,30 @@ static const char *s(json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+static double ms(json_object *o, const char *key)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_double(v) / 1e6 : 0;
+}
+
+/* "  populate: done, 12 slices, ..." under a domain's row, if it ever populated */
+static void print_populate(json_object *d)
+{
+	json_object *p;
+
+	if (!json_object_object_get_ex(d, "populate", &p) || json_object_is_type(p, json_type_null))
+		return;
+	printf("  populate: %s%s%s, %s slices, leaves %s (4k %s, 2m %s, 1g %s), longest vCPU hold %.2f ms, longest kick %.2f ms",
+	       strcmp(s(p, "stop"), "-") ? s(p, "stop") : s(p, "phase"),
+	       strcmp(s(p, "stop"), "-") ? ": " : "", strcmp(s(p, "stop"), "-") ? s(p, "stop_detail") : "",
+	       s(p, "slices"), s(p, "leaves"), s(p, "mapped_4k"), s(p, "mapped_2m"), s(p, "mapped_1g"),
+	       ms(p, "max_hold_ns"), ms(p, "max_kick_ns"));
+	if (strcmp(s(p, "finished"), "-"))
+		printf(", finished %s", s(p, "finished"));
+	putchar('\n');
+}
+
 int ctl_status(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -65,6 +89,7 @@ int ctl_status(int argc, char **argv)
 
 			printf("%-24s %-14s %-12s %-18s %s\n", s(d, "name"), s(d, "state"),
 			       s(d, "mode"), s(d, "reason"), s(d, "flavor"));
+			print_populate(d);
 		}
 	}
 	json_object_put(st);

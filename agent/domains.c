@@ -4,15 +4,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "agent.h"
+#include "clock.h"
 #include "domxml.h"
-#include "driver.h"
 #include "hostprobe.h"
 #include "log.h"
-
-#define JOB_POLL_MS 1000
+#include "prepop/xalloc.h"
+#include "qemu.h"
 
 struct adom *dom_find(struct agent *a, const char *uuid)
 {
@@ -32,12 +31,10 @@ static struct adom *dom_get(struct agent *a, virDomainPtr vd)
 	d = dom_find(a, uuid);
 	if (d)
 		return d;
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		abort();
+	d = xcalloc(1, sizeof(*d));
 	memcpy(d->uuid, uuid, sizeof(uuid));
 	d->agent = a;
-	d->name = strdup(virDomainGetName(vd));
+	d->name = xstrdup(virDomainGetName(vd));
 	ds_init(&d->sm);
 	d->next = a->doms;
 	a->doms = d;
@@ -45,9 +42,9 @@ static struct adom *dom_get(struct agent *a, virDomainPtr vd)
 	return d;
 }
 
-static void dom_free(struct adom *d)
+static void dom_free(struct adom *d, const char *why)
 {
-	driver_cancel(d);
+	driver_cancel(d, POP_STOPPED, why);
 	if (d->job_timer)
 		event_free(d->job_timer);
 	free(d->name);
@@ -56,14 +53,14 @@ static void dom_free(struct adom *d)
 	free(d);
 }
 
-static void dom_forget(struct agent *a, struct adom *gone)
+static void dom_forget(struct agent *a, struct adom *gone, const char *why)
 {
 	for (struct adom **p = &a->doms; *p; p = &(*p)->next) {
 		if (*p == gone) {
 			*p = gone->next;
 			a->ndoms--;
-			log_dom(LOG_INFO, gone->name, gone->uuid, NULL, NULL, "forgotten");
-			dom_free(gone);
+			log_dom(LOG_INFO, gone->name, gone->uuid, NULL, NULL, "forgotten: %s", why);
+			dom_free(gone, why);
 			return;
 		}
 	}
@@ -75,7 +72,7 @@ void dom_forget_all(struct agent *a)
 		struct adom *d = a->doms;
 
 		a->doms = d->next;
-		dom_free(d);
+		dom_free(d, "prepopd is stopping");
 	}
 	a->ndoms = 0;
 }
@@ -89,7 +86,7 @@ static enum pp_migration mig_of(const struct ds *s)
 static void set_error(struct adom *d, const char *msg)
 {
 	free(d->error);
-	d->error = msg ? strdup(msg) : NULL;
+	d->error = msg ? xstrdup(msg) : NULL;
 }
 
 /* Host facts for the overcommit fallback: the file's, /proc/meminfo, and the guests'. */
@@ -139,42 +136,101 @@ static bool decide(struct agent *a, struct adom *d, virDomainPtr vd, struct pp_p
 	d->dry_run = dec.dry_run;
 	snprintf(d->explanation, sizeof(d->explanation), "%s", dec.explanation);
 	free(d->flavor);
-	d->flavor = dec.flavor ? strdup(dec.flavor->name) : NULL;
+	d->flavor = dec.flavor ? xstrdup(dec.flavor->name) : NULL;
 	log_dom(LOG_INFO, d->name, d->uuid, pp_mode_str(dec.mode), pp_reason_str(dec.reason),
 		"%s (%s): %s%s%s", pp_mode_str(dec.mode), pp_reason_str(dec.reason),
 		dec.explanation, dec.dry_run ? " [dry run]" : "",
-		dec.mode == PP_MODE_PREPOPULATE && (a->cfg.observe_only || a->prepop_fd < 0) ?
-		" [observe-only]" : "");
+		dec.mode == PP_MODE_PREPOPULATE && agent_observe_only(a) ? " [observe-only]" : "");
 	pp_domain_free(&facts);
 	*params = dec.params;
-	return dec.mode == PP_MODE_PREPOPULATE && !dec.dry_run && !a->cfg.observe_only &&
-	       a->prepop_fd >= 0;
+	return dec.mode == PP_MODE_PREPOPULATE && !dec.dry_run && !agent_observe_only(a);
 }
 
-static void job_poll(evutil_socket_t fd, short what, void *arg);
-
-static void watch_job(struct agent *a, struct adom *d)
+/* Find the guest's QEMU and its VM fd, and start the populate. */
+static void start_populate(struct agent *a, struct adom *d, const struct pp_params *params,
+			   unsigned delay_ms)
 {
-	static const struct timeval tv = { JOB_POLL_MS / 1000, (JOB_POLL_MS % 1000) * 1000 };
+	char msg[160];
+	pid_t pid;
+	int r, fd;
 
-	if (!d->job_timer)
-		d->job_timer = event_new(a->base, -1, EV_PERSIST, job_poll, d);
-	event_add(d->job_timer, &tv);
+	r = qemu_find(d->name, d->uuid, &pid);
+	if (r == 0) {
+		fd = qemu_vm_fd(pid);
+		r = fd < 0 ? fd : driver_start(a, d, fd, params, delay_ms);
+	}
+	if (r == 0)
+		return;
+	snprintf(msg, sizeof(msg), "cannot populate: %s", strerror(-r));
+	set_error(d, msg);
+	log_dom(LOG_WARNING, d->name, d->uuid, NULL, NULL, "%s", msg);
 }
 
+static bool running_now(virDomainPtr vd)
+{
+	int state, reason;
+
+	return virDomainGetState(vd, &state, &reason, 0) < 0 || state == VIR_DOMAIN_RUNNING;
+}
+
+static void cancel(struct adom *d, enum ds_event ev)
+{
+	switch (ev) {
+	case DE_SUSPENDED:
+		return driver_cancel(d, POP_PAUSED, "its owner paused it");
+	case DE_FOUND_PAUSED:
+		return driver_cancel(d, POP_PAUSED, "found paused by its owner");
+	case DE_SUSPENDED_MIGRATED:
+	case DE_MIGRATION_ITERATION:
+		return driver_cancel(d, POP_MIGRATING,
+				     "an outgoing migration (or a save or dump) began");
+	case DE_JOB_FOUND:
+		return driver_cancel(d, POP_JOB, "another libvirt job began");
+	default:
+		return driver_cancel(d, POP_STOPPED, "the guest stopped or left");
+	}
+}
+
+static void act_decide(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_event ev)
+{
+	struct pp_params params;
+	bool boot = ev == DE_STARTED_BOOTED || ev == DE_STARTED_OTHER || ev == DE_RESUMED;
+	bool pop;
+
+	if (!running_now(vd)) {
+		/* paused (started paused, restored paused, ...): its owner's; decided
+		 * once it is resumed */
+		if (ds_step(&d->sm, DE_FOUND_PAUSED) & DA_CANCEL)
+			cancel(d, DE_FOUND_PAUSED);
+		log_dom(LOG_INFO, d->name, d->uuid, NULL, NULL,
+			"paused by its owner: left alone, decided once it is resumed");
+		return;
+	}
+	pop = decide(a, d, vd, &params);
+	if (pop && !d->job)
+		start_populate(a, d, &params, boot ? params.pop.boot_delay_ms : 0);
+	else if (!pop && d->job)
+		driver_cancel(d, POP_POLICY, "the new decision does not populate this guest");
+	if (!d->job)
+		ds_step(&d->sm, DE_POPULATE_DONE);
+}
+
+/* Carry out a step's actions.  vd may be NULL: looked up if a decision needs it. */
 static void apply(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_event ev,
 		  unsigned act)
 {
 	if (act & DA_CANCEL)
-		driver_cancel(d);
+		cancel(d, ev);
 	if (act & DA_FORGET) {
-		dom_forget(a, d);
+		dom_forget(a, d, ev == DE_STOPPED_MIGRATED ? "migrated away" : "stopped");
 		return;
 	}
 	if (act & DA_WATCH_JOB) {
 		log_dom(LOG_INFO, d->name, d->uuid, NULL, NULL,
-			"outgoing migration: no populate while dirty logging; watching the job");
-		watch_job(a, d);
+			"%s: never populate now; watching the job",
+			ev == DE_JOB_FOUND ? "another libvirt job is running" :
+			"an outgoing migration (or a save or dump) is running");
+		jobwatch_start(a, d);
 	}
 	if (act & DA_FAULT_POSTCOPY) {
 		d->decided = true;
@@ -187,87 +243,76 @@ static void apply(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_even
 		log_dom(LOG_INFO, d->name, d->uuid, "fault", "postcopy", "%s", d->explanation);
 	}
 	if (act & DA_DECIDE) {
-		struct pp_params params;
-		int r = -ENOSYS;
+		virDomainPtr own = NULL;
 
-		bool boot = ev == DE_STARTED_BOOTED || ev == DE_STARTED_OTHER || ev == DE_RESUMED;
-
-		if (decide(a, d, vd, &params) &&
-		    (r = driver_start(a, d, &params, boot ? params.pop.boot_delay_ms : 0)) < 0) {
-			char msg[160];
-
-			snprintf(msg, sizeof(msg), "cannot populate: %s", strerror(-r));
-			set_error(d, msg);
-			log_dom(LOG_WARNING, d->name, d->uuid, NULL, NULL, "%s", msg);
-		}
-		if (!d->job)
-			ds_step(&d->sm, DE_POPULATE_DONE);
+		if (!vd && a->connected)
+			vd = own = virDomainLookupByUUIDString(a->conn, d->uuid);
+		if (vd)
+			act_decide(a, d, vd, ev);
+		else
+			ds_step(&d->sm, DE_POPULATE_DONE);	/* gone: its event forgets it */
+		if (own)
+			virDomainFree(own);
 	}
 }
 
-static uint64_t mono_us(void)
+static void step(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_event ev)
 {
-	struct timespec ts;
+	uint64_t t0 = mono_ns();
+	unsigned act = ds_step(&d->sm, ev);
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
+	log_dom(LOG_DEBUG, d->name, d->uuid, NULL, NULL, "event %s -> %s", ds_event_str(ev),
+		ds_state_str(d->sm.state));
+	apply(a, d, vd, ev, act);	/* may free d */
+	if (act & DA_DECIDE)
+		a->lat_us[a->lat_n++ % LAT_SAMPLES] = (unsigned)((mono_ns() - t0) / 1000);
+	status_write(a);
 }
 
 void dom_event(struct agent *a, virDomainPtr vd, enum ds_event ev)
 {
-	uint64_t t0 = mono_us();
 	struct adom *d = dom_get(a, vd);
-	unsigned act;
 
-	if (!d)
-		return;
-	act = ds_step(&d->sm, ev);
-	log_dom(LOG_DEBUG, d->name, d->uuid, NULL, NULL, "event %s -> %s", ds_event_str(ev),
-		ds_state_str(d->sm.state));
-	apply(a, d, vd, ev, act);
-	if (act & DA_DECIDE)
-		a->lat_us[a->lat_n++ % LAT_SAMPLES] = (unsigned)(mono_us() - t0);
-	status_write(a);
+	if (d)
+		step(a, d, vd, ev);
 }
 
-static void job_poll(evutil_socket_t fd, short what, void *arg)
+bool dom_event_uuid(struct agent *a, const char *uuid, enum ds_event ev)
 {
-	struct adom *d = arg;
-	struct agent *a = d->agent;
-	virDomainJobInfo info;
-	virDomainPtr vd;
+	virDomainPtr vd = a->connected ? virDomainLookupByUUIDString(a->conn, uuid) : NULL;
 
-	(void)fd;
-	(void)what;
-	if (!a->connected)
-		return;
-	vd = virDomainLookupByUUIDString(a->conn, d->uuid);
 	if (!vd)
-		return;	/* gone: its STOPPED event forgets it */
-	if (virDomainGetJobInfo(vd, &info) == 0 && info.type == VIR_DOMAIN_JOB_NONE) {
-		event_del(d->job_timer);
-		if (virDomainIsActive(vd) == 1) {
-			log_dom(LOG_INFO, d->name, d->uuid, NULL, NULL,
-				"migration job ended and the domain still runs here: it failed");
-			dom_event(a, vd, DE_JOB_ENDED_HERE);
-		}
-	}
+		return false;
+	dom_event(a, vd, ev);
 	virDomainFree(vd);
+	return true;
+}
+
+void dom_populate_ended(struct agent *a, struct adom *d, enum pop_stop why)
+{
+	enum ds_event ev = DE_POPULATE_DONE;
+
+	if (why == POP_PAUSED)
+		ev = DE_FOUND_PAUSED;
+	else if (why == POP_MIGRATING || why == POP_JOB)
+		ev = DE_JOB_FOUND;	/* an iteration event says "migrating-out" later */
+	else if (why == POP_ERROR)
+		set_error(d, d->last.detail);
+	step(a, d, NULL, ev);
 }
 
 void dom_redecide_all(struct agent *a)
 {
-	for (struct adom *d = a->doms; d; d = d->next) {
-		virDomainPtr vd;
+	struct adom *d, *next;
 
-		if (d->sm.state != DS_SETTLED || !a->connected)
-			continue;
-		vd = virDomainLookupByUUIDString(a->conn, d->uuid);
-		if (vd) {
-			dom_event(a, vd, DE_METADATA_CHANGED);
-			virDomainFree(vd);
-		}
+	for (d = a->doms; d; d = next) {
+		next = d->next;
+		/* only these decide again; paused and busy guests do once free */
+		if (d->sm.state == DS_SETTLED || d->sm.state == DS_NEW ||
+		    d->sm.state == DS_POPULATING)
+			step(a, d, NULL, DE_POLICY_CHANGED);
 	}
+	driver_reschedule(a);
 	status_write(a);
 }
 
@@ -277,14 +322,14 @@ void dom_mark_unseen(struct agent *a)
 		d->seen = false;
 }
 
-void dom_seen(struct agent *a, virDomainPtr vd, bool migrating)
+void dom_seen(struct agent *a, virDomainPtr vd, bool running)
 {
-	struct adom *d;
+	struct adom *d = dom_get(a, vd);
 
-	dom_event(a, vd, migrating ? DE_RESYNC_MIGRATING : DE_RESYNC_RUNNING);
-	d = dom_get(a, vd);
-	if (d)
-		d->seen = true;
+	if (!d)
+		return;
+	d->seen = true;
+	step(a, d, vd, running ? DE_RESYNC_RUNNING : DE_FOUND_PAUSED);
 }
 
 void dom_sweep(struct agent *a)
@@ -294,7 +339,7 @@ void dom_sweep(struct agent *a)
 	for (; d; d = next) {
 		next = d->next;
 		if (!d->seen)
-			dom_forget(a, d);
+			dom_forget(a, d, "not there at resync");
 	}
 	status_write(a);
 }

@@ -9,7 +9,9 @@ static const char *const state_names[] = {
 	[DS_POSTCOPY] = "postcopy",
 	[DS_POPULATING] = "populating",
 	[DS_SETTLED] = "settled",
+	[DS_PAUSED] = "paused",
 	[DS_MIGRATING_OUT] = "migrating-out",
+	[DS_BUSY] = "busy",
 	[DS_GONE] = "gone",
 };
 
@@ -26,12 +28,14 @@ static const char *const event_names[DE_COUNT] = {
 	[DE_STOPPED] = "stopped",
 	[DE_STOPPED_MIGRATED] = "stopped/migrated",
 	[DE_MIGRATION_ITERATION] = "migration-iteration",
+	[DE_JOB_FOUND] = "job-found",
 	[DE_JOB_ENDED_HERE] = "job-ended-here",
+	[DE_FOUND_PAUSED] = "found-paused",
 	[DE_MEMORY_ADDED] = "memory-added",
 	[DE_METADATA_CHANGED] = "metadata-changed",
+	[DE_POLICY_CHANGED] = "policy-changed",
 	[DE_POPULATE_DONE] = "populate-done",
 	[DE_RESYNC_RUNNING] = "resync-running",
-	[DE_RESYNC_MIGRATING] = "resync-migrating",
 };
 
 const char *ds_state_str(enum ds_state s)
@@ -57,9 +61,30 @@ static unsigned decide(struct ds *d, enum ds_migration mig)
 	return DA_DECIDE;
 }
 
+/* Decide again in the context so far: a post-copy that completed is over. */
+static unsigned redecide(struct ds *d)
+{
+	return decide(d, d->mig == DM_POSTCOPY && !d->postcopy_failed ? DM_NONE : d->mig);
+}
+
+/* Someone else's job holds the guest: never populate; watch the job. */
+static unsigned enter_job(struct ds *d, enum ds_state to)
+{
+	unsigned a = d->state == DS_POPULATING ? DA_CANCEL : 0;
+
+	if (d->state == DS_MIGRATING_OUT || d->state == DS_BUSY) {
+		/* already watched; an outgoing migration says so by event later */
+		if (to == DS_MIGRATING_OUT)
+			d->state = to;
+		return 0;
+	}
+	d->state = to;
+	return a | DA_WATCH_JOB;
+}
+
 unsigned ds_step(struct ds *d, enum ds_event ev)
 {
-	bool out = d->state == DS_MIGRATING_OUT;
+	bool out = d->state == DS_MIGRATING_OUT || d->state == DS_BUSY;
 
 	if (d->state == DS_GONE)
 		return 0;
@@ -75,6 +100,8 @@ unsigned ds_step(struct ds *d, enum ds_event ev)
 	case DE_STARTED_OTHER:
 		/* libvirt 9.0 sends RESUMED/UNPAUSED before STARTED/BOOTED */
 		if (d->decided_once && (d->state == DS_POPULATING || d->state == DS_SETTLED))
+			return 0;
+		if (out)
 			return 0;
 		return decide(d, DM_NONE);
 	case DE_STARTED_MIGRATED:
@@ -101,36 +128,44 @@ unsigned ds_step(struct ds *d, enum ds_event ev)
 		d->state = DS_SETTLED;
 		return DA_FAULT_POSTCOPY;
 	case DE_RESUMED:
-		/* the first RESUMED of a domain never decided (started paused) */
+		/* its owner resumed it: decide what was not decided while paused */
+		if (d->state == DS_PAUSED || d->state == DS_WAIT_INCOMING)
+			return redecide(d);
+		/* the first RESUMED of a domain never decided */
 		if (d->state == DS_NEW && !d->decided_once)
 			return decide(d, DM_NONE);
-		return 0;
+		return 0;	/* a settled guest kept its tables while paused */
 	case DE_SUSPENDED:
+	case DE_FOUND_PAUSED:
+		if (d->state == DS_POPULATING) {
+			d->state = DS_PAUSED;
+			return DA_CANCEL;	/* after the slice in flight */
+		}
+		/* not yet decided (an incoming migration with --suspend, too) */
+		if (d->state == DS_NEW || d->state == DS_WAIT_INCOMING)
+			d->state = DS_PAUSED;
 		return 0;
 	case DE_SUSPENDED_MIGRATED:
 	case DE_MIGRATION_ITERATION:
-	case DE_RESYNC_MIGRATING: {
-		unsigned a = DA_WATCH_JOB;
-
-		if (d->state == DS_POPULATING)
-			a |= DA_CANCEL;	/* dirty logging is on: never populate now */
-		if (out)
-			return 0;
-		d->state = DS_MIGRATING_OUT;
-		return a;
-	}
+		return enter_job(d, DS_MIGRATING_OUT);	/* dirty logging is on */
+	case DE_JOB_FOUND:
+		return enter_job(d, DS_BUSY);
 	case DE_JOB_ENDED_HERE:
-		/* still running here: the migration failed, and KVM zapped the
-		 * huge mappings when dirty logging stopped */
+		/* still here: the job failed or was not a migration; after dirty
+		 * logging KVM has zapped the huge mappings */
 		if (!out)
 			return 0;
 		return decide(d, DM_NONE);
 	case DE_MEMORY_ADDED:
-	case DE_METADATA_CHANGED:
 		if (d->state == DS_SETTLED || d->state == DS_NEW)
-			return decide(d, d->mig == DM_POSTCOPY && !d->postcopy_failed ?
-					 DM_NONE : d->mig);
-		return 0;
+			return redecide(d);
+		return 0;	/* a populate in progress covers it */
+	case DE_METADATA_CHANGED:
+	case DE_POLICY_CHANGED:
+		/* also while populating: the new decision may stop it */
+		if (d->state == DS_SETTLED || d->state == DS_NEW || d->state == DS_POPULATING)
+			return redecide(d);
+		return 0;	/* paused, or busy: decided once it runs free again */
 	case DE_POPULATE_DONE:
 		if (d->state == DS_POPULATING)
 			d->state = DS_SETTLED;
@@ -138,6 +173,8 @@ unsigned ds_step(struct ds *d, enum ds_event ev)
 	case DE_RESYNC_RUNNING:
 		if (d->state == DS_NEW || d->state == DS_WAIT_INCOMING)
 			return decide(d, DM_NONE);
+		if (d->state == DS_PAUSED)	/* resumed while we were away */
+			return redecide(d);
 		return 0;
 	case DE_COUNT:
 		break;

@@ -2,6 +2,11 @@
 /*
  * The per-domain state machine (docs/agent.md): libvirt events in, actions
  * out.  Pure: no libvirt, no I/O, so every event sequence is unit-tested.
+ *
+ * prepopd never pauses or resumes a guest, so every SUSPENDED and RESUMED
+ * is someone else's.  A guest its owner has paused is left alone: no
+ * populate while it is paused (a populate in progress stops after its
+ * slice in flight), and once its owner resumes it, it is decided again.
  */
 #ifndef PREPOP_DOMSTATE_H
 #define PREPOP_DOMSTATE_H
@@ -12,9 +17,13 @@ enum ds_state {
 	DS_NEW,			/* known, nothing decided yet */
 	DS_WAIT_INCOMING,	/* incoming migration: paused, no stage-2 roots yet */
 	DS_POSTCOPY,		/* incoming post-copy running: fault mode */
-	DS_POPULATING,		/* the agent is populating */
+	DS_POPULATING,		/* decided to populate: waiting, queued or in slices */
 	DS_SETTLED,		/* decided and done (populated, or fault mode) */
-	DS_MIGRATING_OUT,	/* outgoing migration: dirty logging, never populate */
+	DS_PAUSED,		/* paused by its owner before it was populated: decide once resumed */
+	DS_MIGRATING_OUT,	/* outgoing migration (or a save or dump, which libvirt runs
+				 * as one): dirty logging, never populate; the job is watched */
+	DS_BUSY,		/* another libvirt job found running (snapshot, backup, ...):
+				 * never populate; the job is watched */
 	DS_GONE,		/* stopped or migrated away: forget */
 };
 
@@ -22,28 +31,32 @@ enum ds_event {
 	DE_STARTED_BOOTED,
 	DE_STARTED_MIGRATED,
 	DE_STARTED_OTHER,	/* restored, from snapshot, wakeup */
-	DE_RESUMED,		/* unpaused (by someone else than the agent) */
+	DE_RESUMED,		/* its owner resumed it */
 	DE_RESUMED_MIGRATED,
 	DE_RESUMED_POSTCOPY,
 	DE_POSTCOPY_FAILED,	/* suspended or resumed with POSTCOPY_FAILED */
-	DE_SUSPENDED,		/* paused by someone else than the agent */
+	DE_SUSPENDED,		/* its owner paused it (or it crashed, or the guest suspended itself) */
 	DE_SUSPENDED_MIGRATED,
 	DE_STOPPED,		/* any reason but MIGRATED */
 	DE_STOPPED_MIGRATED,
-	DE_MIGRATION_ITERATION,
-	DE_JOB_ENDED_HERE,	/* the watched migration job ended and the domain still runs here */
+	DE_MIGRATION_ITERATION,	/* also for a save or a dump: libvirt runs them as migrations */
+	DE_JOB_FOUND,		/* a check found another libvirt job running */
+	DE_JOB_ENDED_HERE,	/* the watched job ended and the domain still runs here */
+	DE_FOUND_PAUSED,	/* a check (decide, slice, resync) found it not running */
 	DE_MEMORY_ADDED,
 	DE_METADATA_CHANGED,
-	DE_POPULATE_DONE,	/* the agent finished (or gave up) populating */
+	DE_POLICY_CHANGED,	/* a reload */
+	DE_POPULATE_DONE,	/* the populate ended (done, budget, error), or none was started */
 	DE_RESYNC_RUNNING,	/* found running at start-up or after a reconnect */
-	DE_RESYNC_MIGRATING,	/* found with an active outgoing migration job */
 	DE_COUNT
 };
 
 /* Actions, a bit mask: what the agent must do after a step. */
-#define DA_DECIDE	(1u << 0)	/* decide, then populate if the decision says so */
-#define DA_CANCEL	(1u << 1)	/* stop a populate in progress (resuming the guest) */
-#define DA_WATCH_JOB	(1u << 2)	/* poll the migration job until it ends */
+#define DA_DECIDE	(1u << 0)	/* decide, then populate if the decision says so (a
+					 * populate in progress is kept if it still does, else
+					 * cancelled) */
+#define DA_CANCEL	(1u << 1)	/* stop the populate in progress after its slice in flight */
+#define DA_WATCH_JOB	(1u << 2)	/* poll the libvirt job until it ends */
 #define DA_FORGET	(1u << 3)
 #define DA_FAULT_POSTCOPY (1u << 4)	/* record fault mode, reason postcopy */
 

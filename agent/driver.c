@@ -1,78 +1,95 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
-#include <libvirt/virterror.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
+#include "clock.h"
 #include "driver.h"
 #include "linux/kvm_prepop.h"
 #include "log.h"
-#include "qemu.h"
-#include "statefile.h"
+#include "prepop/xalloc.h"
+#include "probe.h"
 
-#define EAGAIN_RETRIES 50	/* the guest has not run yet: it will */
+#define EAGAIN_RETRIES 50	/* no vCPU has a stage-2 root yet: the guest will run */
 #define EBUSY_RETRIES 3
 #define RETRY_MS 200
+#define LIBVIRT_RETRY_MS 1000	/* libvirt did not answer, or too late */
 
 struct pjob {
 	struct agent *a;
-	struct adom *d;
+	struct adom *d;		/* NULL once detached */
+	struct pjob *next;	/* every job, a->jobs */
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	char *name;
 	struct pp_params params;
-	int vm_fd;
-	bool cancel;
+	int vm_fd, dev_fd;
+	uint64_t slice_ns;	/* the policy's slice, capped at the module's hold ceiling */
+	unsigned long long qseq;	/* FIFO order in the queue */
+	bool holds_slot;
 	bool in_flight;
+	atomic_bool cancel;
 	int again, busy;
-	uint64_t t0_ns, cursor;
-	unsigned slices;
-	uint64_t leaves, calls;
-	struct kvm_prepop_populate arg;	/* the slice in flight */
+	uint64_t t0_ns;		/* the first slice */
+	uint64_t status_ns;	/* the last progress write of status.json */
+	uint64_t cursor;
+	struct pop_stats st;
+	/* the slice in flight: written by its thread, read after the join */
+	virConnectPtr conn;
+	struct probe probe;
+	bool ran;		/* the probe said go and POPULATE was called */
+	bool stale;		/* the probe's answer came too late to act on */
+	struct kvm_prepop_populate arg;
 	int result;
 	pthread_t thread;
 	struct event *done_ev, *next_ev;
 };
 
-static uint64_t now_ns(void)
+static void probe_default(virConnectPtr conn, const char *uuid, struct probe *p)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	probe_domain(conn, uuid, p);
 }
 
-static void finish(struct pjob *j, const char *why)
+static int ioctl_populate(int dev_fd, struct kvm_prepop_populate *arg)
 {
-	struct adom *d = j->d;
-	uint64_t now = now_ns();
-
-	log_dom(why ? LOG_WARNING : LOG_INFO, d->name, d->uuid, "prepopulate", NULL,
-		"populate %s: %u slice%s, %llu leaves, %llu fault-path calls, %.1f ms%s%s",
-		why ? "stopped" : "done", j->slices, j->slices == 1 ? "" : "s",
-		(unsigned long long)j->leaves, (unsigned long long)j->calls,
-		j->t0_ns && now > j->t0_ns ? (now - j->t0_ns) / 1e6 : 0.0, why ? ": " : "",
-		why ? why : "");
-	close(j->vm_fd);
-	event_free(j->done_ev);
-	event_free(j->next_ev);
-	d->job = NULL;
-	j->a->jobs--;
-	free(j);
-	ds_step(&d->sm, DE_POPULATE_DONE);
-	status_write(d->agent);
-	if (d->agent->stopping && !d->agent->jobs)
-		event_base_loopexit(d->agent->base, NULL);
+	return ioctl(dev_fd, KVM_PREPOP_POPULATE, arg) < 0 ? -errno : 0;
 }
 
-static void *slice_thread(void *arg)
-{
-	struct pjob *j = arg;
+static struct driver_ops ops = { probe_default, ioctl_populate };
+static unsigned long next_id;
+static unsigned long long next_qseq;
 
-	j->result = ioctl(j->a->prepop_fd, KVM_PREPOP_POPULATE, &j->arg) < 0 ? -errno : 0;
-	event_active(j->done_ev, EV_READ, 0);	/* back to the loop */
-	return NULL;
+void driver_set_ops(const struct driver_ops *o)
+{
+	ops = *o;
+}
+
+const char *pop_stop_str(enum pop_stop s)
+{
+	static const char *const names[] = {
+		[POP_NONE] = NULL, [POP_DONE] = "done", [POP_BUDGET] = "total-budget",
+		[POP_PAUSED] = "paused", [POP_MIGRATING] = "migrating", [POP_JOB] = "job",
+		[POP_STOPPED] = "stopped", [POP_POLICY] = "policy", [POP_SHUTDOWN] = "shutdown",
+		[POP_ERROR] = "error",
+	};
+
+	return names[s];
+}
+
+const char *pop_phase_str(enum pop_phase p)
+{
+	static const char *const names[] = {
+		[PH_DELAY] = "delay", [PH_QUEUED] = "queued", [PH_RUNNING] = "running",
+		[PH_FINISHED] = "finished",
+	};
+
+	return names[p];
 }
 
 static void later(struct pjob *j, unsigned ms)
@@ -82,113 +99,314 @@ static void later(struct pjob *j, unsigned ms)
 	evtimer_add(j->next_ev, &tv);
 }
 
-static virDomainPtr lookup(struct pjob *j)
+static unsigned cap(const struct agent *a)
 {
-	return j->a->connected ? virDomainLookupByUUIDString(j->a->conn, j->d->uuid) : NULL;
+	return a->policy ? a->policy->rollout.max_concurrent_guests : 1;
+}
+
+static bool uuid_in_flight(const struct agent *a, const struct pjob *self)
+{
+	for (const struct pjob *j = a->jobs; j; j = j->next)
+		if (j != self && j->in_flight && !strcmp(j->uuid, self->uuid))
+			return true;
+	return false;
+}
+
+/* Start queued jobs, oldest first, while slots are free. */
+static void grant(struct agent *a)
+{
+	while (a->pop_running < cap(a) && !a->stopping) {
+		struct pjob *best = NULL;
+
+		for (struct pjob *j = a->jobs; j; j = j->next)
+			if (j->st.phase == PH_QUEUED && (!best || j->qseq < best->qseq) &&
+			    !uuid_in_flight(a, j))	/* a cancelled slice of it still runs */
+				best = j;
+		if (!best)
+			return;
+		best->holds_slot = true;
+		a->pop_running++;
+		best->st.phase = PH_RUNNING;
+		best->st.started = wall_now();
+		best->t0_ns = best->status_ns = mono_ns();
+		status_write(a);
+		log_dom(LOG_INFO, best->name, best->uuid, "prepopulate", NULL,
+			"populating: %.1f ms slices (policy %u ms, module ceiling %.1f ms), %u ms gaps, %u workers (0: one per vCPU)",
+			best->slice_ns / 1e6, best->params.pop.slice_ms, a->mod.hold_ceiling_ns / 1e6,
+			best->params.pop.gap_ms, best->params.pop.workers);
+		later(best, 0);
+	}
+}
+
+static void free_job(struct pjob *j)
+{
+	struct agent *a = j->a;
+
+	for (struct pjob **p = &a->jobs; *p; p = &(*p)->next)
+		if (*p == j) {
+			*p = j->next;
+			break;
+		}
+	if (j->holds_slot)
+		a->pop_running--;
+	close(j->vm_fd);
+	event_free(j->done_ev);
+	event_free(j->next_ev);
+	free(j->name);
+	free(j);
+}
+
+static void log_end(const struct pjob *j)
+{
+	const struct pop_stats *s = &j->st;
+
+	/* a guest its owner paused, moved or stopped is nothing to warn about */
+	log_dom(s->stop == POP_ERROR || s->stop == POP_BUDGET ? LOG_WARNING : LOG_INFO,
+		j->name, j->uuid, "prepopulate", NULL,
+		"populate %s: %u slice%s, leaves 4k %llu 2m %llu 1g %llu, %llu fault-path calls, longest vCPU hold %.2f ms, longest kick %.2f ms (%llu kicks), %.1f ms in POPULATE%s%s",
+		s->stop == POP_DONE ? "done" : "stopped", s->slices, s->slices == 1 ? "" : "s",
+		(unsigned long long)s->mapped_4k, (unsigned long long)s->mapped_2m,
+		(unsigned long long)s->mapped_1g, (unsigned long long)s->fault_calls,
+		s->max_hold_ns / 1e6, s->max_kick_ns / 1e6, (unsigned long long)s->kicks,
+		s->populate_ns / 1e6, s->stop == POP_DONE ? "" : ": ", s->stop == POP_DONE ? "" : s->detail);
+}
+
+static void set_stop(struct pjob *j, enum pop_stop why, const char *detail)
+{
+	j->st.stop = why;
+	j->st.phase = PH_FINISHED;
+	j->st.finished = wall_now();
+	snprintf(j->st.detail, sizeof(j->st.detail), "%s", detail);
+	log_end(j);
+}
+
+/* Detach j from its domain (which keeps j's figures as its last populate). */
+static void detach(struct pjob *j)
+{
+	if (!j->d)
+		return;
+	j->d->last = j->st;
+	j->d->job = NULL;
+	j->d = NULL;
+}
+
+/* j ended by itself, not in flight: tell its domain, free it. */
+static void finish(struct pjob *j, enum pop_stop why, const char *detail)
+{
+	struct agent *a = j->a;
+	struct adom *d = j->d;
+
+	set_stop(j, why, detail);
+	detach(j);
+	free_job(j);
+	if (d)
+		dom_populate_ended(a, d, why);	/* may free d */
+	grant(a);
+}
+
+static void *slice_thread(void *arg)
+{
+	struct pjob *j = arg;
+	uint64_t t0 = mono_ns();
+
+	if (atomic_load(&j->cancel))
+		goto out;
+	ops.probe(j->conn, j->uuid, &j->probe);
+	if (j->probe.verdict == PV_RUNNING && !atomic_load(&j->cancel)) {
+		if (mono_ns() - t0 > PROBE_STALE_NS)
+			j->stale = true;
+		else {
+			j->ran = true;
+			j->result = ops.populate(j->dev_fd, &j->arg);
+		}
+	}
+out:
+	event_active(j->done_ev, EV_READ, 0);	/* back to the loop */
+	return NULL;
 }
 
 static void slice(evutil_socket_t fd, short what, void *arg)
 {
 	struct pjob *j = arg;
-	virDomainPtr vd;
+	struct agent *a = j->a;
 
 	(void)fd;
 	(void)what;
-	if (j->cancel || j->a->stopping)
-		return finish(j, "cancelled");
-	if (!j->t0_ns)
-		j->t0_ns = now_ns();
-	if ((now_ns() - j->t0_ns) / 1000000 > j->params.pop.total_ms)
-		return finish(j, "total budget spent; the rest faults in");
-	vd = lookup(j);
-	if (!vd)
-		return finish(j, "domain not reachable");
-	/* record first: a crash between here and the resume is recovered */
-	if (statefile_add(j->a->cfg.state_dir, j->d->uuid) < 0) {
-		virDomainFree(vd);
-		return finish(j, "cannot write the crash-safety record; not pausing");
-	}
-	if (virDomainSuspend(vd) < 0) {
-		statefile_remove(j->a->cfg.state_dir, j->d->uuid);
-		virDomainFree(vd);
-		return finish(j, "cannot pause the guest");
-	}
-	virDomainFree(vd);
+	if ((mono_ns() - j->t0_ns) / 1000000 > j->params.pop.total_ms)
+		return finish(j, POP_BUDGET, "the total budget is spent; the rest faults in");
+	if (!a->connected)
+		return later(j, LIBVIRT_RETRY_MS);
 	memset(&j->arg, 0, sizeof(j->arg));
 	j->arg.size = sizeof(j->arg);
 	j->arg.vm_fd = j->vm_fd;
 	j->arg.start_gpa = j->cursor;
 	j->arg.max_threads = j->params.pop.workers;
-	j->arg.budget_ns = (uint64_t)j->params.pop.slice_ms * 1000000;
-	j->in_flight = true;
-	j->slices++;
+	j->arg.budget_ns = j->slice_ns;
+	j->ran = j->stale = false;
+	j->result = 0;
+	memset(&j->probe, 0, sizeof(j->probe));
+	j->probe.verdict = PV_ERROR;	/* until it is asked */
+	j->conn = a->conn;	/* the slice's own reference */
+	if (j->conn)
+		virConnectRef(j->conn);
 	if (pthread_create(&j->thread, NULL, slice_thread, j) != 0) {
-		j->result = -EAGAIN;
-		event_active(j->done_ev, EV_READ, 0);
+		if (j->conn)
+			virConnectClose(j->conn);
+		return later(j, LIBVIRT_RETRY_MS);
 	}
+	j->in_flight = true;
+	a->threads++;
+}
+
+static void account(struct pjob *j)
+{
+	const struct kvm_prepop_populate *r = &j->arg;
+	struct pop_stats *s = &j->st;
+
+	s->slices++;
+	/* the module writes its figures back on these errors too: vCPUs were held */
+	if (j->result < 0 && j->result != -EBUSY && j->result != -EAGAIN && j->result != -EINTR)
+		return;
+	if (r->next_gpa > j->cursor)
+		j->cursor = r->next_gpa;	/* what is done stays done */
+	s->mapped_4k += r->mapped_4k;
+	s->mapped_2m += r->mapped_2m;
+	s->mapped_1g += r->mapped_1g;
+	s->fault_calls += r->fault_calls;
+	s->populate_ns += r->elapsed_ns;
+	s->kicks += r->kicks;
+	if (r->max_hold_ns > s->max_hold_ns)
+		s->max_hold_ns = r->max_hold_ns;
+	if (r->max_kick_ns > s->max_kick_ns)
+		s->max_kick_ns = r->max_kick_ns;
+}
+
+/* A cancelled job's last slice landed: its figures go to the record it left. */
+static void detached_done(struct pjob *j)
+{
+	struct agent *a = j->a;
+	struct adom *d = dom_find(a, j->uuid);
+
+	if (d && d->last.id == j->st.id) {
+		struct pop_stats keep = d->last;
+
+		d->last = j->st;
+		d->last.stop = keep.stop;
+		d->last.phase = keep.phase;
+		d->last.finished = keep.finished;
+		memcpy(d->last.detail, keep.detail, sizeof(keep.detail));
+		status_write(a);
+	}
+	free_job(j);
+	grant(a);
 }
 
 static void slice_done(evutil_socket_t fd, short what, void *arg)
 {
 	struct pjob *j = arg;
-	virDomainPtr vd = lookup(j);
+	struct agent *a = j->a;
 	int r = j->result;
 
 	(void)fd;
 	(void)what;
 	pthread_join(j->thread, NULL);
 	j->in_flight = false;
-	/* resume before anything else; the record goes only once it worked */
-	if (vd && virDomainResume(vd) == 0)
-		statefile_remove(j->a->cfg.state_dir, j->d->uuid);
-	else
-		log_dom(LOG_ERR, j->d->name, j->d->uuid, NULL, NULL,
-			"cannot resume the guest: %s (recorded; retried at the next connect)",
-			virGetLastErrorMessage());
-	if (vd)
-		virDomainFree(vd);
-	if (r == 0) {
-		j->leaves += j->arg.mapped_4k + j->arg.mapped_2m + j->arg.mapped_1g;
-		j->calls += j->arg.fault_calls;
-		j->cursor = j->arg.next_gpa;
+	if (j->conn)
+		virConnectClose(j->conn);
+	j->conn = NULL;
+	if (j->ran)
+		account(j);
+	if (!j->d)
+		detached_done(j);
+	else if (j->stale) {
+		log_dom(LOG_INFO, j->name, j->uuid, NULL, NULL,
+			"libvirt answered after %.1f s: not acted on; asking again",
+			j->probe.took_ns / 1e9);
+		later(j, LIBVIRT_RETRY_MS);
+	} else if (!j->ran) {
+		switch (j->probe.verdict) {
+		case PV_NOT_RUNNING:
+			finish(j, POP_PAUSED, j->probe.msg);
+			break;
+		case PV_JOB:
+			finish(j, j->probe.job_op == VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT ?
+			       POP_MIGRATING : POP_JOB, j->probe.msg);
+			break;
+		case PV_GONE:
+			finish(j, POP_STOPPED, j->probe.msg);
+			break;
+		case PV_SYNC_JOB:
+			later(j, RETRY_MS);
+			break;
+		default:	/* libvirt did not answer, or cancelled meanwhile */
+			later(j, LIBVIRT_RETRY_MS);
+			break;
+		}
+	} else if (r == 0) {
+		if (mono_ns() - j->status_ns > 1000000000ull) {	/* progress, once a second */
+			j->status_ns = mono_ns();
+			status_write(a);
+		}
 		if (j->cursor >= j->arg.end_gpa)
-			return finish(j, NULL);
-		return later(j, j->params.pop.gap_ms);
+			finish(j, POP_DONE, "all RAM mapped");
+		else
+			later(j, j->params.pop.gap_ms);
+	} else if (r == -EAGAIN && ++j->again <= EAGAIN_RETRIES) {
+		later(j, RETRY_MS);	/* no vCPU has a stage-2 root yet */
+	} else if (r == -EBUSY && ++j->busy <= EBUSY_RETRIES) {
+		later(j, RETRY_MS * 10);
+	} else {
+		char msg[160];
+
+		snprintf(msg, sizeof(msg), "KVM_PREPOP_POPULATE: %s", strerror(-r));
+		finish(j, POP_ERROR, msg);
 	}
-	if (r == -EAGAIN && ++j->again <= EAGAIN_RETRIES)
-		return later(j, RETRY_MS);	/* no vCPU has a stage-2 root yet */
-	if (r == -EBUSY && ++j->busy <= EBUSY_RETRIES)
-		return later(j, RETRY_MS * 10);
-	finish(j, strerror(-r));
+	agent_thread_ended(a);
 }
 
-int driver_start(struct agent *a, struct adom *d, const struct pp_params *params,
+static void enqueue(evutil_socket_t fd, short what, void *arg)
+{
+	struct pjob *j = arg;
+	struct agent *a = j->a;
+
+	(void)fd;
+	(void)what;
+	j->st.phase = PH_QUEUED;
+	j->qseq = ++next_qseq;
+	event_assign(j->next_ev, a->base, -1, 0, slice, j);
+	if (a->pop_running >= cap(a))
+		log_dom(LOG_INFO, j->name, j->uuid, "prepopulate", NULL,
+			"queued: %u guest%s populating, at most %u at once (rollout.max_concurrent_guests)",
+			a->pop_running, a->pop_running == 1 ? "" : "s", cap(a));
+	grant(a);
+}
+
+int driver_start(struct agent *a, struct adom *d, int vm_fd, const struct pp_params *p,
 		 unsigned delay_ms)
 {
 	struct pjob *j;
-	pid_t pid;
-	int r, fd;
 
-	if (d->job)
-		return -EALREADY;
-	r = qemu_find(d->name, d->uuid, &pid);
-	if (r < 0)
-		return r;
-	fd = qemu_vm_fd(pid);
-	if (fd < 0)
-		return fd;
-	j = calloc(1, sizeof(*j));
-	if (!j)
-		abort();
+	if (d->job || a->stopping) {
+		close(vm_fd);
+		return d->job ? -EALREADY : -ECANCELED;
+	}
+	j = xcalloc(1, sizeof(*j));
 	j->a = a;
 	j->d = d;
-	j->params = *params;
-	j->vm_fd = fd;
-	/* t0_ns is set by the first slice: the budget starts after the delay */
+	snprintf(j->uuid, sizeof(j->uuid), "%s", d->uuid);
+	j->name = xstrdup(d->name);
+	j->params = *p;
+	j->vm_fd = vm_fd;
+	j->dev_fd = a->mod.fd;
+	j->slice_ns = module_slice_ns(&a->mod, p->pop.slice_ms);
+	atomic_init(&j->cancel, false);
+	j->st.id = ++next_id;
+	j->st.phase = PH_DELAY;
 	j->done_ev = event_new(a->base, -1, 0, slice_done, j);
-	j->next_ev = evtimer_new(a->base, slice, j);
+	j->next_ev = evtimer_new(a->base, enqueue, j);
+	j->next = a->jobs;
+	a->jobs = j;
 	d->job = j;
-	a->jobs++;
 	if (delay_ms)
 		log_dom(LOG_INFO, d->name, d->uuid, "prepopulate", NULL,
 			"populating in %u ms, once the firmware has set up memory", delay_ms);
@@ -196,46 +414,56 @@ int driver_start(struct agent *a, struct adom *d, const struct pp_params *params
 	return 0;
 }
 
-void driver_cancel(struct adom *d)
+void driver_cancel(struct adom *d, enum pop_stop why, const char *detail)
 {
 	struct pjob *j = d->job;
 
 	if (!j)
 		return;
-	j->cancel = true;
+	atomic_store(&j->cancel, true);
+	set_stop(j, why, detail);
+	detach(j);
 	if (!j->in_flight) {
-		evtimer_del(j->next_ev);
-		finish(j, "cancelled");
+		struct agent *a = j->a;
+
+		free_job(j);
+		grant(a);
 	}
 }
 
-void driver_recover(struct agent *a)
+void driver_reschedule(struct agent *a)
 {
-	char **uuids;
-	size_t n;
+	grant(a);
+}
 
-	if (statefile_list(a->cfg.state_dir, &uuids, &n) < 0) {
-		log_msg(LOG_ERR, "cannot read %s/paused: %s", a->cfg.state_dir, strerror(errno));
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		virDomainPtr vd = virDomainLookupByUUIDString(a->conn, uuids[i]);
-		int state, reason;
-		bool done = true;
+void driver_stop_all(struct agent *a)
+{
+	struct pjob *j = a->jobs, *next;
 
-		if (vd && virDomainGetState(vd, &state, &reason, 0) == 0 &&
-		    state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_USER) {
-			if (virDomainResume(vd) == 0)
-				log_dom(LOG_WARNING, virDomainGetName(vd), uuids[i], NULL, NULL,
-					"resumed: a previous prepopd paused it and did not resume it");
-			else
-				done = false;
-		}
-		if (done)
-			statefile_remove(a->cfg.state_dir, uuids[i]);
-		if (vd)
-			virDomainFree(vd);
-		free(uuids[i]);
+	for (; j; j = next) {
+		next = j->next;
+		if (j->d)
+			driver_cancel(j->d, POP_SHUTDOWN, "prepopd is stopping");
 	}
-	free(uuids);
+}
+
+const struct pop_stats *driver_stats(const struct adom *d)
+{
+	if (d->job)
+		return &d->job->st;
+	return d->last.id ? &d->last : NULL;
+}
+
+unsigned driver_running(const struct agent *a)
+{
+	return a->pop_running;
+}
+
+unsigned driver_queued(const struct agent *a)
+{
+	unsigned n = 0;
+
+	for (const struct pjob *j = a->jobs; j; j = j->next)
+		n += j->st.phase == PH_QUEUED;
+	return n;
 }

@@ -112,10 +112,18 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	pthread_mutex_unlock(&lock);
 }
 
-/* With the lock held: (re)arm r's libevent event for its current settings. */
+/*
+ * With the lock held: (re)arm r's libevent event for its current settings.
+ * libvirt calls in from whichever thread makes a libvirt call, and
+ * event_del would wait for r's callback if it runs on the loop thread
+ * meanwhile -- while that callback, inside libvirt, may need the lock we
+ * hold.  So never wait: the callback running elsewhere finishes with the
+ * settings it started with (libvirt's client ignores a wake-up it did not
+ * want) and libevent does not touch the event once it has returned.
+ */
 static void arm(struct reg *r)
 {
-	event_del(r->ev);
+	event_del_noblock(r->ev);
 	if (r->is_timer) {
 		struct timeval tv = { r->ms / 1000, (r->ms % 1000) * 1000 };
 
@@ -248,7 +256,7 @@ static int remove_reg(int id, bool timer)
 	}
 	if (r) {
 		r->removed = true;
-		event_del(r->ev);
+		event_del_noblock(r->ev);	/* as in arm(); reap frees it from the loop */
 	}
 	pthread_mutex_unlock(&lock);
 	if (!r)

@@ -5,7 +5,6 @@
  * One libevent loop, here; libvirt's event loop runs inside it.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <event2/thread.h>
 #include <getopt.h>
 #include <signal.h>
@@ -35,7 +34,7 @@ static void usage(FILE *out)
 	      "  -p  policy directory (default " PP_DEFAULT_POLICY_DIR ")\n"
 	      "  -H  host facts file (default " PP_DEFAULT_HOST_FILE ")\n"
 	      "  -s  state directory (default /run/prepop)\n"
-	      "  -o  observe only: decide and report, never pause or populate\n", out);
+	      "  -o  observe only: decide and report, never populate\n", out);
 }
 
 static char *join_errors(const struct pp_errs *e)
@@ -51,11 +50,18 @@ static char *join_errors(const struct pp_errs *e)
 	return buf;
 }
 
-static void open_module(struct agent *a)
+#define STOP_GRACE_S 10	/* on SIGTERM, wait this long for threads out in libvirt */
+
+bool agent_observe_only(const struct agent *a)
 {
-	if (a->prepop_fd < 0)
-		a->prepop_fd = open(KVM_PREPOP_DEVICE, O_RDWR | O_CLOEXEC);
-	a->module_present = a->prepop_fd >= 0;
+	return a->cfg.observe_only || !a->mod.usable;
+}
+
+void agent_thread_ended(struct agent *a)
+{
+	a->threads--;
+	if (a->stopping && !a->threads)
+		event_base_loopexit(a->base, NULL);
 }
 
 /* Load everything new first; swap only if all of it is valid. */
@@ -94,6 +100,7 @@ static int load_policy(struct agent *a)
 static void on_hup(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
+	bool had_module = a->mod.usable;
 	struct timespec ts;
 
 	(void)fd;
@@ -101,10 +108,12 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu",
 		   (unsigned long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
-	open_module(a);
+	module_probe(&a->mod, KVM_PREPOP_DEVICE);
 	if (load_policy(a) < 0) {
 		log_msg(LOG_ERR, "reload: the new policy is invalid; keeping generation %u",
 			a->policy_generation);
+		if (!had_module && a->mod.usable)	/* what observe-only decided may populate now */
+			dom_redecide_all(a);
 		status_write(a);
 	} else {
 		log_msg(LOG_INFO, "reload: policy generation %u; deciding every domain again",
@@ -117,17 +126,25 @@ static void on_hup(evutil_socket_t fd, short what, void *arg)
 static void on_term(evutil_socket_t fd, short what, void *arg)
 {
 	struct agent *a = arg;
+	struct timeval grace = { STOP_GRACE_S, 0 };
 
 	(void)fd;
 	(void)what;
+	if (a->stopping)
+		return;
 	sd_notify(0, "STOPPING=1");
 	a->stopping = true;
-	/* never exit with a guest paused: wait for slices in flight to resume */
-	for (struct adom *d = a->doms; d; d = d->next)
-		if (d->job)
-			driver_cancel(d);
-	if (!a->jobs)
+	/*
+	 * No guest is ever paused by prepopd, so nothing needs undoing: cancel
+	 * every populate, and leave once the threads out (a slice, at most the
+	 * module's hold ceiling; a libvirt query) are back, or after the grace
+	 * (the kernel lets go of a dying caller's vCPUs).
+	 */
+	driver_stop_all(a);
+	if (!a->threads)
 		event_base_loopexit(a->base, NULL);
+	else
+		event_base_loopexit(a->base, &grace);
 }
 
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
@@ -200,8 +217,8 @@ int main(int argc, char **argv)
 		log_msg(LOG_ERR, "cannot start: the policy in %s is invalid", a.cfg.policy_dir);
 		return 1;
 	}
-	a.prepop_fd = -1;
-	open_module(&a);
+	module_init(&a.mod);
+	module_probe(&a.mod, KVM_PREPOP_DEVICE);
 	srand((unsigned)time(NULL) ^ (unsigned)getpid());
 	signal(SIGPIPE, SIG_IGN);
 	evthread_use_pthreads();
@@ -224,14 +241,21 @@ int main(int argc, char **argv)
 		ev_wd = event_new(a.base, -1, EV_PERSIST, on_watchdog, NULL);
 		event_add(ev_wd, &tv);
 	}
-	log_msg(LOG_INFO, "starting: %s, policy %s (generation %u)%s", a.cfg.uri,
-		a.cfg.policy_dir, a.policy_generation,
-		a.cfg.observe_only ? ", observe-only" :
-		!a.module_present ? ", observe-only: " KVM_PREPOP_DEVICE " is absent" : "");
+	log_msg(LOG_INFO, "starting: %s, policy %s (generation %u), at most %u guests populating at once%s",
+		a.cfg.uri, a.cfg.policy_dir, a.policy_generation,
+		a.policy->rollout.max_concurrent_guests,
+		a.cfg.observe_only ? ", observe-only (configured)" :
+		!a.mod.usable ? ", observe-only (no usable module)" : "");
 	conn_start(&a);
 	sd_notify(0, "READY=1");
 	event_base_dispatch(a.base);
 
+	if (a.threads) {
+		/* a thread still waits in libvirt: leave without tearing down what it uses */
+		log_msg(LOG_WARNING, "stopping with %u thread%s still waiting on libvirt",
+			a.threads, a.threads == 1 ? "" : "s");
+		_exit(0);
+	}
 	log_msg(LOG_INFO, "stopping");
 	conn_stop(&a);
 	dom_forget_all(&a);
@@ -240,8 +264,7 @@ int main(int argc, char **argv)
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);
-	if (a.prepop_fd >= 0)
-		close(a.prepop_fd);
+	module_close(&a.mod);
 	pp_policy_free(a.policy);
 	pp_host_free(&a.host);
 	free(a.policy_error);

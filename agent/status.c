@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -16,6 +17,44 @@
 static json_object *str_or_null(const char *s)
 {
 	return s ? json_object_new_string(s) : NULL;
+}
+
+static json_object *time_or_null(const struct timespec *ts)
+{
+	char buf[64];
+	struct tm tm;
+
+	if (!ts->tv_sec || !gmtime_r(&ts->tv_sec, &tm))
+		return NULL;
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), ".%03ldZ", ts->tv_nsec / 1000000);
+	return json_object_new_string(buf);
+}
+
+/* The populate in progress, or the last one; null if none ever ran. */
+static json_object *populate_json(const struct pop_stats *s)
+{
+	json_object *o;
+
+	if (!s)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "phase", json_object_new_string(pop_phase_str(s->phase)));
+	json_object_object_add(o, "slices", json_object_new_int64(s->slices));
+	json_object_object_add(o, "leaves", json_object_new_uint64(s->mapped_4k + s->mapped_2m + s->mapped_1g));
+	json_object_object_add(o, "mapped_4k", json_object_new_uint64(s->mapped_4k));
+	json_object_object_add(o, "mapped_2m", json_object_new_uint64(s->mapped_2m));
+	json_object_object_add(o, "mapped_1g", json_object_new_uint64(s->mapped_1g));
+	json_object_object_add(o, "fault_calls", json_object_new_uint64(s->fault_calls));
+	json_object_object_add(o, "max_hold_ns", json_object_new_uint64(s->max_hold_ns));
+	json_object_object_add(o, "max_kick_ns", json_object_new_uint64(s->max_kick_ns));
+	json_object_object_add(o, "kicks", json_object_new_uint64(s->kicks));
+	json_object_object_add(o, "populate_ns", json_object_new_uint64(s->populate_ns));
+	json_object_object_add(o, "started", time_or_null(&s->started));
+	json_object_object_add(o, "finished", time_or_null(&s->finished));
+	json_object_object_add(o, "stop", str_or_null(pop_stop_str(s->stop)));
+	json_object_object_add(o, "stop_detail", s->stop ? json_object_new_string(s->detail) : NULL);
+	return o;
 }
 
 static json_object *dom_json(const struct adom *d)
@@ -32,6 +71,7 @@ static json_object *dom_json(const struct adom *d)
 	json_object_object_add(o, "dry_run", json_object_new_boolean(d->dry_run));
 	json_object_object_add(o, "flavor", str_or_null(d->flavor));
 	json_object_object_add(o, "error", str_or_null(d->error));
+	json_object_object_add(o, "populate", populate_json(driver_stats(d)));
 	return o;
 }
 
@@ -42,10 +82,12 @@ const char *status_line(struct agent *a)
 
 	for (struct adom *d = a->doms; d; d = d->next)
 		pre += d->decided && d->mode == PP_MODE_PREPOPULATE;
-	snprintf(buf, sizeof(buf), "%s; %u domains, %u prepopulate%s%s%s",
+	snprintf(buf, sizeof(buf), "%s; %u domains, %u prepopulate, %u populating, %u queued%s%s%s",
 		 a->connected ? "connected" : "disconnected", a->ndoms, pre,
-		 a->cfg.observe_only || !a->module_present ? "; observe-only" : "",
-		 !a->module_present ? " (no /dev/kvm_prepop)" : "",
+		 driver_running(a), driver_queued(a),
+		 agent_observe_only(a) ? "; observe-only" : "",
+		 a->cfg.observe_only ? " (configured)" : !a->mod.present ? " (no /dev/kvm_prepop)" :
+		 !a->mod.usable ? " (the module cannot hold vCPUs)" : "",
 		 a->policy_error ? "; policy reload FAILED, old policy kept" : "");
 	return buf;
 }
@@ -98,6 +140,29 @@ static json_object *latency_json(const struct agent *a)
 	return o;
 }
 
+static json_object *module_json(const struct module *m)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "present", json_object_new_boolean(m->present));
+	json_object_object_add(o, "usable", json_object_new_boolean(m->usable));
+	json_object_object_add(o, "api_version", m->api_version ? json_object_new_int64(m->api_version) : NULL);
+	json_object_object_add(o, "hold_ceiling_ns", m->usable ? json_object_new_uint64(m->hold_ceiling_ns) : NULL);
+	json_object_object_add(o, "engine", m->usable ? json_object_new_string(module_engine_str(m->engine)) : NULL);
+	json_object_object_add(o, "why_not", m->usable ? NULL : json_object_new_string(m->why));
+	return o;
+}
+
+static json_object *populates_json(const struct agent *a)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "max_concurrent", json_object_new_int64(a->policy->rollout.max_concurrent_guests));
+	json_object_object_add(o, "running", json_object_new_int64(driver_running(a)));
+	json_object_object_add(o, "queued", json_object_new_int64(driver_queued(a)));
+	return o;
+}
+
 static void write_now(struct agent *a)
 {
 	json_object *o = json_object_new_object(), *p = json_object_new_object();
@@ -111,9 +176,12 @@ static void write_now(struct agent *a)
 	json_object_object_add(o, "uri", json_object_new_string(a->cfg.uri));
 	json_object_object_add(o, "connected", json_object_new_boolean(a->connected));
 	json_object_object_add(o, "connects", json_object_new_int64(a->reconnects));
-	json_object_object_add(o, "observe_only",
-			       json_object_new_boolean(a->cfg.observe_only || !a->module_present));
-	json_object_object_add(o, "module_present", json_object_new_boolean(a->module_present));
+	json_object_object_add(o, "observe_only", json_object_new_boolean(agent_observe_only(a)));
+	json_object_object_add(o, "module_present", json_object_new_boolean(a->mod.present));
+	json_object_object_add(o, "module", module_json(&a->mod));
+	json_object_object_add(o, "populates", populates_json(a));
+	/* slices and libvirt job queries out on their threads: the loop never waits for them */
+	json_object_object_add(o, "threads_out", json_object_new_int64(a->threads));
 	json_object_object_add(p, "dir", json_object_new_string(a->cfg.policy_dir));
 	json_object_object_add(p, "generation", json_object_new_int64(a->policy_generation));
 	json_object_object_add(p, "reload_error", str_or_null(a->policy_error));

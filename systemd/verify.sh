@@ -12,8 +12,22 @@ if [ -n "$out" ]; then
 	echo "$out"
 	exit 1
 fi
-for want in 'Type=notify' 'WatchdogSec=' 'ExecReload=' 'RuntimeDirectoryPreserve=yes' 'DeviceAllow=/dev/kvm_prepop rw' 'CAP_SYS_PTRACE'; do
-	grep -q "^$want\|$want" "$D/prepopd.service" || { echo "unit lacks $want"; exit 1; }
+# the unit's settings, without its comments
+settings=$(grep -v '^[[:space:]]*#' "$D/prepopd.service")
+for want in 'Type=notify' 'WatchdogSec=' 'ExecReload=' 'RuntimeDirectory=prepop' 'DeviceAllow=char-misc rw' \
+	'CapabilityBoundingSet=.*CAP_SYS_PTRACE' 'CapabilityBoundingSet=.*CAP_DAC_READ_SEARCH' \
+	'SystemCallFilter=.*pidfd_getfd'; do
+	grep -q "^$want" <<<"$settings" || { echo "unit lacks $want"; exit 1; }
+done
+# nothing left to recover, no write access it does not use, and no pulling in
+# (or stopping with) a libvirt daemon: the monolithic one would start on a
+# split-daemon host
+for unwanted in 'RuntimeDirectoryPreserve' 'CapabilityBoundingSet=.*CAP_DAC_OVERRIDE' 'ReadWritePaths' \
+	'\(Wants\|Requires\|Requisite\|BindsTo\|PartOf\)=.*\(libvirtd\|virtqemud\|virtproxyd\)' \
+	'DeviceAllow=/dev/kvm_prepop'; do
+	grep -q "^$unwanted" <<<"$settings" && { echo "unit has $unwanted"; exit 1; }
 done
 json_pp <"$D/prepopd.conf" >/dev/null 2>&1 || jq . "$D/prepopd.conf" >/dev/null
+# the modules-load.d file the install rule ships names the module
+grep -qx 'kvm_prepop' "$D/kvm_prepop.modules-load.conf" || { echo "kvm_prepop.modules-load.conf does not load kvm_prepop"; exit 1; }
 echo "systemd: prepopd.service verified"

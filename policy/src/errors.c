@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "prepop/errors.h"
-#include "xalloc.h"
+#include "prepop/xalloc.h"
 
 void pp_errs_add(struct pp_errs *e, const char *file, const char *path,
 		 const char *fmt, ...)

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "prepop/glob.h"
-#include "xalloc.h"
+#include "prepop/xalloc.h"
 
 #define GLOB_MAX 256
 

@@ -7,7 +7,7 @@
 
 #include "jsonfile.h"
 #include "prepop/hostfacts.h"
-#include "xalloc.h"
+#include "prepop/xalloc.h"
 
 static void add_group(struct pp_host *h, char *g)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "jsonfile.h"
-#include "xalloc.h"
+#include "prepop/xalloc.h"
 
 
 /* Read a whole file; NULL with errno on failure. */

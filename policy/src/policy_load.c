@@ -14,7 +14,7 @@
 #include "prepop/glob.h"
 #include "jsonfile.h"
 #include "schema.h"
-#include "xalloc.h"
+#include "prepop/xalloc.h"
 
 #define MAX_FLAVOR_FILES 4096
 

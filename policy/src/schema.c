@@ -7,7 +7,7 @@
 
 #include "prepop/glob.h"
 #include "schema.h"
-#include "xalloc.h"
+#include "prepop/xalloc.h"
 
 enum kind {
 	K_BOOL,		/* bool */
@@ -107,6 +107,7 @@ static const struct field f_rollout[] = {
 	INT("salt", K_STR, 1, 128, R(salt)),
 	LIST("include_groups", K_STRLIST, 1, 128, R(include_groups), R(n_include)),
 	LIST("exclude_groups", K_STRLIST, 1, 128, R(exclude_groups), R(n_exclude)),
+	INT("max_concurrent_guests", K_UINT, 1, 256, R(max_concurrent_guests)),
 	END
 };
 
@@ -147,6 +148,7 @@ void pp_rollout_builtin(struct pp_rollout *r)
 	r->enabled = true;
 	r->percent = 100;
 	r->salt = xstrdup("prepop");
+	r->max_concurrent_guests = 2;
 }
 
 static void strlist_free(char **v, size_t n)
@@ -392,6 +394,15 @@ static void apply_one(struct ctx *c, const char *path, json_object *v,
 	}
 }
 
+/* A host-wide key given where only per-flavor keys go: say where it belongs. */
+static bool is_rollout_key(const char *key)
+{
+	for (const struct field *f = f_rollout; f->key; f++)
+		if (!strcmp(f->key, key))
+			return true;
+	return false;
+}
+
 static void apply_fields(struct ctx *c, const char *path, json_object *obj,
 			 const struct field *fields, void *base)
 {
@@ -406,7 +417,10 @@ static void apply_fields(struct ctx *c, const char *path, json_object *obj,
 		for (f = fields; f->key; f++)
 			if (!strcmp(f->key, key))
 				break;
-		if (!f->key)
+		if (!f->key && fields != f_rollout && is_rollout_key(key))
+			ERR(c, kp, "unknown key \"%s\" (host-wide: set rollout.%s in %s)",
+			    key, key, PP_DEFAULTS_FILE);
+		else if (!f->key)
 			ERR(c, kp, "unknown key \"%s\"", key);
 		else
 			apply_one(c, kp, v, f, base);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "prepop/xalloc.h"
 
 void xoom(void)
 {

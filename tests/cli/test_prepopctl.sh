@@ -124,5 +124,41 @@ out=$(PREPOP_MACHINE_ID_FILE=$TMP/machine-id "$CTL" rollout --policy "$POL" --js
 expect "machine-id host" "$(jq -c '[.host_id, .host_id_source, .in_rollout, .why]' <<<"$out")" \
 	"[\"abcdef0123456789abcdef0123456789\",\"$TMP/machine-id\",true,\"in-percent\"]"
 
+# the host-wide populate cap: in the effective policy, and where it may be set
+out=$("$CTL" policy check "$POL" --json)
+expect "concurrency cap" "$(jq .rollout.max_concurrent_guests <<<"$out")" 2
+mkdir -p "$TMP/cap" && cp "$POL/defaults.json" "$TMP/cap/"
+echo '{ "flavor": "c", "match": ["c.*"], "populate": { "max_concurrent_guests": 8 } }' >"$TMP/cap/c.json"
+"$CTL" policy check "$TMP/cap" >/dev/null 2>"$TMP/e"
+expect "cap in a flavor file: exit" "$?" 2
+grep -q 'c.json: \$\.populate\.max_concurrent_guests: unknown key "max_concurrent_guests" (host-wide: set rollout.max_concurrent_guests in defaults.json)' "$TMP/e" &&
+	ok || bad "cap in a flavor file: $(cat "$TMP/e")"
+
+# status: what prepopd wrote, the last populate under its guest's row
+mkdir -p "$TMP/st"
+cat >"$TMP/st/status.json" <<'EOJ'
+{ "version": 1, "pid": 42, "uri": "qemu:///system", "connected": true, "status": "connected; 2 domains",
+  "policy": { "dir": "/etc/prepop/policy.d", "generation": 3, "reload_error": null },
+  "domains": [
+    { "name": "big", "uuid": "u1", "state": "settled", "decisions": 1, "mode": "prepopulate", "reason": "eligible",
+      "explanation": "x", "dry_run": false, "flavor": "memory-r5-x1", "error": null,
+      "populate": { "phase": "finished", "slices": 12, "leaves": 8192, "mapped_4k": 0, "mapped_2m": 8192,
+                    "mapped_1g": 0, "fault_calls": 8200, "max_hold_ns": 8250000, "max_kick_ns": 310000, "kicks": 40,
+                    "populate_ns": 90000000, "started": "2026-01-02T03:04:05.000Z",
+                    "finished": "2026-01-02T03:04:06.500Z", "stop": "done", "stop_detail": "all RAM mapped" } },
+    { "name": "small", "uuid": "u2", "state": "paused", "decisions": 0, "mode": null, "reason": null,
+      "explanation": null, "dry_run": false, "flavor": null, "error": null, "populate": null } ] }
+EOJ
+out=$("$CTL" status --state-dir "$TMP/st")
+expect "status exit" "$?" 0
+grep -qx '  populate: done: all RAM mapped, 12 slices, leaves 8192 (4k 0, 2m 8192, 1g 0), longest vCPU hold 8.25 ms, longest kick 0.31 ms, finished 2026-01-02T03:04:06.500Z' <<<"$out" &&
+	ok || bad "status populate line: $out"
+expect "status: a line per populate" "$(grep -c '^  populate:' <<<"$out")" 1
+grep -q '^small  *paused ' <<<"$out" && ok || bad "status paused row: $out"
+expect "status --json passes the file through" "$("$CTL" status --state-dir "$TMP/st" --json | jq -c '.domains[0].populate | [.max_hold_ns, .stop]')" '[8250000,"done"]'
+"$CTL" status --state-dir "$TMP/nonexistent" >/dev/null 2>"$TMP/e"
+expect "status without prepopd: exit" "$?" 1
+grep -q 'is prepopd running' "$TMP/e" && ok || bad "status without prepopd: $(cat "$TMP/e")"
+
 echo "prepopctl: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -73,6 +73,23 @@ wait_for B '[.domains[] | select(.name == "m1" and .state == "migrating-out")] |
 	bad "B did not see the outgoing migration: $(dom B m1 .)"
 wait_for A '[.domains[] | select(.name == "m1" and .state == "wait-incoming")] | length == 1' && ok ||
 	bad "A did not see the incoming migration wait: $(dom A m1 .)"
+# the loop never waits on libvirt: with B's libvirtd stopped, every answer
+# hangs (as a job query does behind a libvirt job); the job watch's query is
+# out on its thread, and B's agent still reloads at once.  (QEMU is stopped
+# too, so that the migration is still there to abort afterwards.)
+QPID=$(cat "$T/B/host/run/libvirt/qemu/m1.pid")
+LPID=$(cat "$T/B/libvirtd.pid")
+kill -STOP "$QPID"
+kill -STOP "$LPID"
+sleep 3	# the watch asks every second: a query is out and stuck by now
+expect "B has a libvirt query out" "$(st B | jq '.threads_out > 0')" true
+GEN=$(st B | jq .policy.generation)
+kill -HUP "$(cat "$T/B/agent.pid")"
+wait_for B ".policy.generation == $((GEN + 1))" 20 && ok || bad "B's agent did not reload within 2 s while libvirt did not answer"
+expect "B's query still out" "$(st B | jq '.threads_out > 0')" true
+kill -CONT "$LPID"
+kill -CONT "$QPID"
+wait_for B '.threads_out == 0' && ok || bad "B's libvirt query did not come back: $(st B | jq -c .threads_out)"
 $VB domjobabort m1 >/dev/null || bad "domjobabort"
 wait $MIG && bad "the capped migration succeeded" || ok
 # the source gets no event for a cancelled pre-copy; the job watch finds it

@@ -38,20 +38,108 @@ static void test_boot(void **state)
 	RUN("boot", DM_NONE,
 	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
 	    { DE_POPULATE_DONE, 0, DS_SETTLED },
+	    /* a settled guest keeps its tables while paused: nothing to do */
 	    { DE_SUSPENDED, 0, DS_SETTLED },
-	    { DE_RESUMED, 0, DS_SETTLED },	/* only the first RESUMED decides */
+	    { DE_RESUMED, 0, DS_SETTLED },
 	    { DE_STOPPED, DA_FORGET, DS_GONE },
 	    { DE_RESUMED, 0, DS_GONE });
 	RUN("libvirt 9.0's order: resumed, then started/booted", DM_NONE,
 	    { DE_RESUMED, DA_DECIDE, DS_POPULATING },
 	    { DE_POPULATE_DONE, 0, DS_SETTLED },
 	    { DE_STARTED_BOOTED, 0, DS_SETTLED });
-	RUN("started paused, then resumed", DM_NONE,
-	    { DE_SUSPENDED, 0, DS_NEW },
-	    { DE_RESUMED, DA_DECIDE, DS_POPULATING });
 	RUN("destroyed while populating", DM_NONE,
 	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
 	    { DE_STOPPED, DA_FORGET | DA_CANCEL, DS_GONE });
+}
+
+/* A guest its owner paused is left alone; decided again once resumed. */
+static void test_paused_by_owner(void **state)
+{
+	(void)state;
+	/* virsh create --paused: libvirt 9.0 sends started/booted, then
+	 * suspended/paused; the decision's own check finds it paused first */
+	RUN("created paused: nothing until its owner resumes it", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_FOUND_PAUSED, DA_CANCEL, DS_PAUSED },
+	    { DE_SUSPENDED, 0, DS_PAUSED },
+	    { DE_METADATA_CHANGED, 0, DS_PAUSED },
+	    { DE_POLICY_CHANGED, 0, DS_PAUSED },
+	    { DE_MEMORY_ADDED, 0, DS_PAUSED },
+	    { DE_RESUMED, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED });
+	RUN("paused before anything was decided", DM_NONE,
+	    { DE_SUSPENDED, 0, DS_PAUSED },
+	    { DE_RESUMED, DA_DECIDE, DS_POPULATING });
+	RUN("virsh suspend while populating: cancel, stay paused, decide on resume", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_SUSPENDED, DA_CANCEL, DS_PAUSED },
+	    { DE_POPULATE_DONE, 0, DS_PAUSED },	/* a late report changes nothing */
+	    { DE_SUSPENDED, 0, DS_PAUSED },
+	    { DE_RESUMED, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED });
+	RUN("a slice finds it paused before the event arrives", DM_NONE,
+	    { DE_RESUMED, DA_DECIDE, DS_POPULATING },
+	    { DE_FOUND_PAUSED, DA_CANCEL, DS_PAUSED },
+	    { DE_SUSPENDED, 0, DS_PAUSED },
+	    { DE_RESUMED, DA_DECIDE, DS_POPULATING });
+	RUN("found paused at resync, resumed while we were away", DM_NONE,
+	    { DE_FOUND_PAUSED, 0, DS_PAUSED },
+	    { DE_RESYNC_RUNNING, DA_DECIDE, DS_POPULATING });
+	RUN("pmsuspended or crashed (mapped to suspended), then woken", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_SUSPENDED, DA_CANCEL, DS_PAUSED },
+	    { DE_STARTED_OTHER, DA_DECIDE, DS_POPULATING });
+	RUN("paused while settled, then a metadata change: decided once resumed", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED },
+	    { DE_SUSPENDED, 0, DS_SETTLED },
+	    { DE_METADATA_CHANGED, DA_DECIDE, DS_POPULATING },
+	    { DE_FOUND_PAUSED, DA_CANCEL, DS_PAUSED },
+	    { DE_RESUMED, DA_DECIDE, DS_POPULATING });
+	RUN("virsh restore --paused", DM_NONE,
+	    { DE_STARTED_OTHER, DA_DECIDE, DS_POPULATING },
+	    { DE_FOUND_PAUSED, DA_CANCEL, DS_PAUSED },
+	    { DE_SUSPENDED, 0, DS_PAUSED },
+	    { DE_RESUMED, DA_DECIDE, DS_POPULATING });
+}
+
+/* Jobs of others: save, dump, snapshot; and reloads. */
+static void test_jobs_and_reloads(void **state)
+{
+	(void)state;
+	RUN("virsh save while populating", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_SUSPENDED, DA_CANCEL, DS_PAUSED },
+	    { DE_MIGRATION_ITERATION, DA_WATCH_JOB, DS_MIGRATING_OUT },
+	    { DE_JOB_ENDED_HERE, DA_DECIDE, DS_POPULATING },	/* job-completed, still here */
+	    { DE_FOUND_PAUSED, DA_CANCEL, DS_PAUSED },	/* ... but paused */
+	    { DE_STOPPED, DA_FORGET, DS_GONE });
+	RUN("virsh dump of a settled guest: decided again after (dirty logging)", DM_NONE,
+	    { DE_RESYNC_RUNNING, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED },
+	    { DE_SUSPENDED, 0, DS_SETTLED },
+	    { DE_MIGRATION_ITERATION, DA_WATCH_JOB, DS_MIGRATING_OUT },
+	    { DE_RESUMED, 0, DS_MIGRATING_OUT },
+	    { DE_JOB_ENDED_HERE, DA_DECIDE, DS_POPULATING });
+	RUN("a slice finds another job (snapshot, backup)", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_JOB_FOUND, DA_WATCH_JOB | DA_CANCEL, DS_BUSY },
+	    { DE_METADATA_CHANGED, 0, DS_BUSY },
+	    { DE_POLICY_CHANGED, 0, DS_BUSY },
+	    { DE_JOB_FOUND, 0, DS_BUSY },
+	    { DE_JOB_ENDED_HERE, DA_DECIDE, DS_POPULATING });
+	RUN("a slice finds an outgoing migration before its first iteration event", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_JOB_FOUND, DA_WATCH_JOB | DA_CANCEL, DS_BUSY },
+	    { DE_MIGRATION_ITERATION, 0, DS_MIGRATING_OUT },	/* already watched */
+	    { DE_SUSPENDED_MIGRATED, 0, DS_MIGRATING_OUT },
+	    { DE_STOPPED_MIGRATED, DA_FORGET, DS_GONE });
+	RUN("reloads: decided again while populating too (the new decision may stop it)", DM_NONE,
+	    { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+	    { DE_POLICY_CHANGED, DA_DECIDE, DS_POPULATING },
+	    { DE_METADATA_CHANGED, DA_DECIDE, DS_POPULATING },
+	    { DE_POPULATE_DONE, 0, DS_SETTLED },
+	    { DE_POLICY_CHANGED, DA_DECIDE, DS_POPULATING });
 }
 
 static void test_precopy_in(void **state)
@@ -65,6 +153,12 @@ static void test_precopy_in(void **state)
 	RUN("incoming pre-copy cancelled", DM_PRECOPY,
 	    { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
 	    { DE_STOPPED, DA_FORGET, DS_GONE });
+	/* migrate --suspend: libvirt 9.0 sends the destination started/migrated,
+	 * suspended/paused; its owner resumes it later */
+	RUN("incoming pre-copy left paused", DM_PRECOPY,
+	    { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+	    { DE_SUSPENDED, 0, DS_PAUSED },
+	    { DE_RESUMED, DA_DECIDE, DS_POPULATING });
 }
 
 static void test_precopy_out(void **state)
@@ -91,8 +185,9 @@ static void test_precopy_out(void **state)
 	    { DE_POPULATE_DONE, 0, DS_MIGRATING_OUT },
 	    { DE_METADATA_CHANGED, 0, DS_MIGRATING_OUT },	/* never while migrating */
 	    { DE_MEMORY_ADDED, 0, DS_MIGRATING_OUT });
-	RUN("found migrating at resync", DM_NONE,
-	    { DE_RESYNC_MIGRATING, DA_WATCH_JOB, DS_MIGRATING_OUT },
+	RUN("migrating at resync: decided, the slice's check finds the job", DM_NONE,
+	    { DE_RESYNC_RUNNING, DA_DECIDE, DS_POPULATING },
+	    { DE_JOB_FOUND, DA_WATCH_JOB | DA_CANCEL, DS_BUSY },
 	    { DE_JOB_ENDED_HERE, DA_DECIDE, DS_POPULATING });
 }
 
@@ -136,6 +231,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_boot),
+		cmocka_unit_test(test_paused_by_owner),
+		cmocka_unit_test(test_jobs_and_reloads),
 		cmocka_unit_test(test_precopy_in),
 		cmocka_unit_test(test_precopy_out),
 		cmocka_unit_test(test_postcopy),

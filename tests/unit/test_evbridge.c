@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* libvirt's event API on libevent, driven directly as libvirt would drive it. */
 #include <event2/thread.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "evbridge.h"
@@ -149,12 +152,84 @@ static void test_timeouts(void **state)
 	assert_int_equal(evbridge_remove_timeout(t_ms), -1);
 }
 
+/*
+ * libvirt calls the bridge from whichever thread makes a call: a thread in a
+ * libvirt call updates the connection's handle while the loop thread runs
+ * that handle's callback, which updates it too.  Neither may wait for the
+ * other (libevent's event_del waits for a callback running elsewhere).
+ */
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int in_callback, other_done;
+	int watch;
+} race = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0 };
+
+static void *other_thread(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&race.mu);
+	while (!race.in_callback)
+		pthread_cond_wait(&race.cv, &race.mu);
+	pthread_mutex_unlock(&race.mu);
+	evbridge_update_handle(race.watch, 0);	/* while the callback runs */
+	pthread_mutex_lock(&race.mu);
+	race.other_done = 1;
+	pthread_mutex_unlock(&race.mu);
+	return NULL;
+}
+
+static void on_fd_racing(int watch, int fd, int events, void *opaque)
+{
+	(void)fd;
+	(void)events;
+	(void)opaque;
+	pthread_mutex_lock(&race.mu);
+	race.in_callback = 1;
+	pthread_cond_broadcast(&race.cv);
+	pthread_mutex_unlock(&race.mu);
+	usleep(200 * 1000);	/* the other thread is inside its update by now */
+	evbridge_update_handle(watch, 0);
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "test_evbridge: deadlock between a callback and another thread's update\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+static void test_update_from_another_thread(void **state)
+{
+	pthread_t t;
+	int p[2];
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	race.watch = evbridge_add_handle(p[0], VIR_EVENT_HANDLE_READABLE, on_fd_racing, NULL, NULL);
+	assert_int_equal(pthread_create(&t, NULL, other_thread, NULL), 0);
+	assert_int_equal(write(p[1], "x", 1), 1);
+	signal(SIGALRM, on_alarm);
+	alarm(10);
+	spin(1);	/* runs on_fd_racing */
+	pthread_join(t, NULL);
+	alarm(0);
+	assert_int_equal(race.other_done, 1);
+	assert_int_equal(evbridge_remove_handle(race.watch), 0);
+	spin(1);
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_handles),
 		cmocka_unit_test(test_writable),
 		cmocka_unit_test(test_timeouts),
+		cmocka_unit_test(test_update_from_another_thread),
 	};
 	int r;
 

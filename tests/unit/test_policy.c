@@ -94,6 +94,22 @@ static void test_inheritance_and_builtins(void **state)
 	assert_true(f->params.fb.smm_default_is_on);	/* sibling key inherited */
 	assert_true(p->rollout.enabled);
 	assert_string_equal(p->rollout.salt, "prepop");
+	assert_int_equal(p->rollout.max_concurrent_guests, 2);	/* built-in */
+	pp_policy_free(p);
+	tu_rmtree(dir);
+}
+
+static void test_concurrency_cap(void **state)
+{
+	const char *const files[] = {
+		"defaults.json", "{ \"rollout\": { \"max_concurrent_guests\": 5 } }",
+		NULL
+	};
+	char *dir;
+	struct pp_policy *p = load_ok(files, &dir);
+
+	(void)state;
+	assert_int_equal(p->rollout.max_concurrent_guests, 5);
 	pp_policy_free(p);
 	tu_rmtree(dir);
 }
@@ -146,7 +162,8 @@ static void test_keys_types_ranges(void **state)
 		"  \"eligibility\": { \"min_vcpus\": 0, \"min_memory_mib\": \"16G\", \"require_hugepages\": 1, \"max_vcpus\": 3 },"
 		"  \"fallbacks\": { \"smm\": true, \"overcommit\": { \"max_ratio\": 0 }, \"balloon\": { \"enabled\": \"yes\" } },"
 		"  \"populate\": { \"slice_budget_ms\": 2.5, \"workers\": -1, \"total_budget_ms\": 10, \"boot_delay_ms\": 700000 },"
-		"  \"rollout\": { \"percent\": 101, \"salt\": \"\", \"include_groups\": [1], \"exclude_groups\": \"x\", \"kill\": true } }",
+		"  \"rollout\": { \"percent\": 101, \"salt\": \"\", \"include_groups\": [1], \"exclude_groups\": \"x\", \"kill\": true,"
+		"    \"max_concurrent_guests\": 0 } }",
 		NULL
 	};
 	struct pp_errs errs = load_bad(files);
@@ -171,7 +188,8 @@ static void test_keys_types_ranges(void **state)
 	EXPECT(errs, "defaults.json", "$.rollout.include_groups[0]", "expected a string, got integer");
 	EXPECT(errs, "defaults.json", "$.rollout.exclude_groups", "expected an array of strings, got string");
 	EXPECT(errs, "defaults.json", "$.rollout.kill", "unknown key \"kill\"");
-	assert_int_equal(errs.n, 19);
+	EXPECT(errs, "defaults.json", "$.rollout.max_concurrent_guests", "value 0 is out of range [1, 256]");
+	assert_int_equal(errs.n, 20);
 	pp_errs_free(&errs);
 }
 
@@ -185,6 +203,7 @@ static void test_flavor_file_errors(void **state)
 		"d.json", "{ \"flavor\": \"d\", \"match\": [\"d[\", 5, \"\"] }",
 		"e.json", "{ \"flavor\": \"e\", \"match\": [\"e\"], \"eligibility\": { \"page_sizes_kib\": [2048, 3000, 2048, 1] } }",
 		"f.json", "{ \"flavor\": 7, \"match\": \"f\" }",
+		"g.json", "{ \"flavor\": \"g\", \"match\": [\"g\"], \"populate\": { \"max_concurrent_guests\": 4 } }",
 		NULL
 	};
 	struct pp_errs errs = load_bad(files);
@@ -202,7 +221,10 @@ static void test_flavor_file_errors(void **state)
 	EXPECT(errs, "e.json", "$.eligibility.page_sizes_kib[3]", "out of range [4, 16777216]");
 	EXPECT(errs, "f.json", "$.flavor", "expected a string, got integer");
 	EXPECT(errs, "f.json", "$.match", "expected an array of globs, got string");
-	assert_int_equal(errs.n, 12);
+	/* host-wide, so not in a flavor file: the error says where it goes */
+	EXPECT(errs, "g.json", "$.populate.max_concurrent_guests",
+	       "unknown key \"max_concurrent_guests\" (host-wide: set rollout.max_concurrent_guests in defaults.json)");
+	assert_int_equal(errs.n, 13);
 	pp_errs_free(&errs);
 }
 
@@ -244,6 +266,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sample_policy_is_valid),
 		cmocka_unit_test(test_inheritance_and_builtins),
+		cmocka_unit_test(test_concurrency_cap),
 		cmocka_unit_test(test_missing_dir_and_defaults),
 		cmocka_unit_test(test_unreadable_and_syntax),
 		cmocka_unit_test(test_keys_types_ranges),

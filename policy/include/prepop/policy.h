@@ -56,6 +56,7 @@ struct pp_rollout {
 	size_t n_include, n_exclude;
 	char **include_groups;	/* in the rollout whatever the percent */
 	char **exclude_groups;	/* never in the rollout */
+	unsigned max_concurrent_guests;	/* host-wide: guests populating at once */
 };
 
 struct pp_policy {

@@ -111,7 +111,7 @@ static int hold_run(uint64_t size, bool running, struct holdres *h)
 	struct kvm_prepop_populate p;
 	uint64_t cursor = 0, end = 0, t0;
 	struct vm vm;
-	int r = 0;
+	int r = 0, busy = 0;
 
 	memset(h, 0, sizeof(*h));
 	if (setup(&vm, B_ANON4K, size))
@@ -122,6 +122,8 @@ static int hold_run(uint64_t size, bool running, struct holdres *h)
 	t0 = now_ns();
 	do {
 		r = pp_populate_once(vm.fd, cursor, end, SLICE_NS, 0, &p);
+		if (r == -EBUSY && busy++ < 50)
+			continue;	/* no vCPU had in time: the agent would try again */
 		if (r || h->slices == MAX_SLICES)
 			break;
 		h->hold_ms[h->slices] = p.max_hold_ns / 1e6;

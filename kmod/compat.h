@@ -240,11 +240,21 @@ out:
 	return level;
 }
 
-/* Fault host pages in for write, waiting for I/O, with current->mm. */
+/*
+ * Fault host pages in for write, waiting for I/O, with current->mm, and pin
+ * them (FOLL_PIN): reclaim cannot unmap a pinned page between here and
+ * KVM's fault, which would otherwise take the async-PF path and inject a
+ * "page not present" into the borrowed vCPU's guest.
+ */
 static inline long pp_gup_write(unsigned long hva, unsigned long n,
 				struct page **pages)
 {
-	return get_user_pages_unlocked(hva, n, pages, FOLL_WRITE);
+	return pin_user_pages_unlocked(hva, n, pages, FOLL_WRITE);
+}
+
+static inline void pp_gup_put(struct page **pages, unsigned long n)
+{
+	unpin_user_pages(pages, n);
 }
 
 /*

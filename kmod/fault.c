@@ -62,7 +62,9 @@ static int fault(struct pp_worker *w, gfn_t gfn)
 			return READ_ONCE(kvm->vm_bugged) ? -EIO : 0;
 		if (after.fixed != before.fixed || after.spurious != before.spurious)
 			return 0;	/* mapped now, or it already was */
-	} while (++tries < PP_FAULT_TRIES && !atomic_read(&w->job->stop));
+		if (atomic_read(&w->job->stop))
+			return -ETIMEDOUT;	/* not mapped: stop here, not an error */
+	} while (++tries < PP_FAULT_TRIES);
 	atomic64_inc(&pp_counters.fault_gave_up);
 	return -EAGAIN;	/* not mapped: stop here, the caller may try again */
 }
@@ -85,13 +87,13 @@ static int map_run(struct pp_worker *w, const struct kvm_memory_slot *slot,
 	level = map_level(kvm, slot, *gfn);
 	if (level > PG_LEVEL_4K) {
 		ret = fault(w, *gfn);
-		put_page(w->pages[0]);
+		pp_gup_put(w->pages, 1);
 		if (!ret)
 			*gfn = round_down(*gfn, KVM_PAGES_PER_HPAGE(level)) +
 			       KVM_PAGES_PER_HPAGE(level);
 		return ret;
 	}
-	put_page(w->pages[0]);
+	pp_gup_put(w->pages, 1);
 	got = pp_gup_write(hva, min_t(gfn_t, end - *gfn, PP_BATCH), w->pages);
 	if (got <= 0) {
 		(*gfn)++;
@@ -99,8 +101,7 @@ static int map_run(struct pp_worker *w, const struct kvm_memory_slot *slot,
 	}
 	for (i = 0; i < got && !ret; i++)
 		ret = fault(w, *gfn + i);
-	for (i = 0; i < got; i++)
-		put_page(w->pages[i]);
+	pp_gup_put(w->pages, got);
 	*gfn += ret ? i - 1 : got;	/* a page that failed is not done */
 	return ret;
 }
@@ -123,25 +124,17 @@ static int fault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
 		return -EBUSY;
 	kvm_vcpu_srcu_read_lock(vcpu);
 	while (gfn < end && !ret) {
-		struct kvm_memory_slot *slot =
-			__gfn_to_memslot(kvm_memslots(kvm), gfn);
+		struct kvm_memory_slot *slot;
 		gfn_t slot_end;
+		int r = pp_slot_run(kvm, gfn, end, &slot, &slot_end);
 
-		if (!kvm_is_visible_memslot(slot))
-			break;	/* deleted or moved since we started */
-		if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES) {
-			ret = -EBUSY;
+		if (r < 0) {
+			ret = r == -ENOENT ? 0 : r;
 			break;
 		}
-		slot_end = min(end, slot->base_gfn + slot->npages);
-		if ((slot->flags & KVM_MEM_READONLY) || pp_slot_private(slot)) {
+		if (r) {
 			gfn = slot_end;
 			continue;
-		}
-		if (pp_uffd_armed(kvm->mm, __gfn_to_hva_memslot(slot, gfn),
-				  __gfn_to_hva_memslot(slot, slot_end - 1) + 1)) {
-			ret = -EBUSY;
-			break;
 		}
 		while (gfn < slot_end && !ret) {
 			ret = map_run(w, slot, &gfn, slot_end);

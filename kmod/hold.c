@@ -19,7 +19,9 @@
  * the wait began), or when the call is stopped, the timer sends the waiting
  * kthread SIGKILL, which it allowed, ending mutex_lock_killable() or the
  * wait inside KVM_PRE_FAULT_MEMORY.  Once the waiter owns the mutex the
- * timer stops: the batch it holds the vCPU for is bounded by itself.  A process
+ * kicks stop; the batch it holds the vCPU for may finish until the deadline
+ * or PP_BATCH_GRACE_NS after it got the mutex, whichever is later, and is
+ * then interrupted too (a page KVM keeps retrying, a slot being deleted).  A process
  * whose kick signal is ignored or has its default action (which would kill
  * it) is never kicked.
  */
@@ -30,8 +32,9 @@
 #include "kvm_prepop.h"
 
 #define PP_KICK_PERIOD_NS	(200 * NSEC_PER_USEC)
-#define PP_MIN_WAIT_NS		(2 * NSEC_PER_MSEC)
+#define PP_MIN_WAIT_NS		(10 * NSEC_PER_MSEC)
 #define PP_YIELD_NS		(1 * NSEC_PER_MSEC)
+#define PP_BATCH_GRACE_NS	(5 * NSEC_PER_MSEC)
 
 int pp_kick_signal = SIGUSR1;
 
@@ -40,16 +43,24 @@ static enum hrtimer_restart kick_fn(struct hrtimer *t)
 	struct pp_kick *k = container_of(t, struct pp_kick, timer);
 	u64 now = ktime_get_ns();
 
-	if (atomic_read(k->stop) || now >= k->give_up) {
-		send_sig(SIGKILL, k->waiter, 1);	/* ends the wait, or the hold */
+	if (atomic_read(k->stop) || (now >= k->give_up && !k->owned_ns)) {
+		send_sig(SIGKILL, k->waiter, 1);	/* ends the wait */
+		return HRTIMER_NORESTART;
+	}
+	if (k->owned_ns) {	/* the grace for the batch in progress is over */
+		send_sig(SIGKILL, k->waiter, 1);
 		return HRTIMER_NORESTART;
 	}
 	if (pp_mutex_owner(&k->vcpu->mutex) == k->waiter) {
-		k->owned_ns = now;	/* held: the batch in progress may finish */
-		return HRTIMER_NORESTART;
+		/* held: the batch in progress may finish, within a grace */
+		k->owned_ns = now;
+		hrtimer_forward_now(t, ns_to_ktime(max(k->give_up, now + PP_BATCH_GRACE_NS) - now));
+		return HRTIMER_RESTART;
 	}
-	if (k->target)
+	if (k->target && mutex_is_locked(&k->vcpu->mutex)) {
 		send_sig(k->sig, k->target, 1);
+		k->kicks++;
+	}
 	hrtimer_forward_now(t, ns_to_ktime(PP_KICK_PERIOD_NS));
 	return HRTIMER_RESTART;
 }
@@ -77,6 +88,16 @@ static struct task_struct *kick_target(struct kvm_vcpu *vcpu, int sig)
 	return task;
 }
 
+/* Can the thread running this vCPU be kicked out of KVM_RUN? */
+bool pp_kickable(struct kvm_vcpu *vcpu)
+{
+	struct task_struct *task = kick_target(vcpu, READ_ONCE(pp_kick_signal));
+
+	if (task)
+		put_task_struct(task);
+	return task;
+}
+
 /*
  * Arm the kick for the calling kthread (which allowed SIGKILL) about to wait
  * for vcpu->mutex.  Without a kickable thread only the give-up is armed;
@@ -93,8 +114,10 @@ void pp_kick_arm(struct pp_kick *k, struct kvm_vcpu *vcpu, u64 give_up,
 	k->give_up = max(give_up, k->t0 + PP_MIN_WAIT_NS);
 	k->target = kick_target(vcpu, k->sig);
 	pp_hrtimer_setup_on_stack(&k->timer, kick_fn);
-	if (k->target)
+	if (k->target && mutex_is_locked(&vcpu->mutex)) {
 		send_sig(k->sig, k->target, 1);
+		k->kicks++;
+	}
 	hrtimer_start(&k->timer, ns_to_ktime(PP_KICK_PERIOD_NS), HRTIMER_MODE_REL);
 }
 

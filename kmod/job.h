@@ -31,9 +31,11 @@ struct pp_job {
 	u64 failed;		/* lowest chunk left unfinished */
 	gfn_t failed_gfn;	/* where in it the worker stopped */
 	int error;
-	u64 max_hold_ns, max_kick_ns;
-	u32 kicks;
 	atomic_t progress;	/* chunks some of which got mapped */
+	/* chunks handed back by a worker that could not get its vCPU */
+#define PP_REQUEUE 8
+	u64 requeue[PP_REQUEUE];
+	int nrequeue;		/* under lock */
 };
 
 struct pp_worker {
@@ -52,6 +54,13 @@ struct pp_worker {
 };
 
 bool pp_past_deadline(struct pp_job *job);
+/*
+ * Within a chunk, with kvm->srcu held: the memslot under gfn and where its
+ * part of [gfn, end) ends.  0: map it; 1: skip it (read-only, guest_memfd);
+ * -ENOENT: gone (stop, no error); -EBUSY: dirty logging or userfaultfd.
+ */
+int pp_slot_run(struct kvm *kvm, gfn_t gfn, gfn_t end,
+		struct kvm_memory_slot **slot, gfn_t *run_end);
 
 /*
  * An engine maps guest RAM with one vCPU per worker.  start() once per

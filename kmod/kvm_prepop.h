@@ -43,11 +43,13 @@ struct pp_kick {
 	const atomic_t *stop;
 	u64 give_up, t0;		/* ktime ns */
 	u64 owned_ns;			/* when the waiter was first seen owning it */
+	unsigned int kicks;		/* signals sent */
 	int sig;
 };
 void pp_kick_arm(struct pp_kick *k, struct kvm_vcpu *vcpu, u64 give_up,
 		 const atomic_t *stop);
 bool pp_kick_can(const struct pp_kick *k);
+bool pp_kickable(struct kvm_vcpu *vcpu);
 void pp_kick_disarm(struct pp_kick *k);
 int pp_hold_take(struct kvm_vcpu *vcpu, u64 give_up, const atomic_t *stop,
 		 u64 *kick_ns);

@@ -112,6 +112,35 @@ bool pp_past_deadline(struct pp_job *job)
 	return job->deadline && ktime_get_ns() >= job->deadline;
 }
 
+int pp_slot_run(struct kvm *kvm, gfn_t gfn, gfn_t end,
+		struct kvm_memory_slot **slotp, gfn_t *run_end)
+{
+	struct kvm_memory_slot *slot = __gfn_to_memslot(kvm_memslots(kvm), gfn);
+
+	if (!kvm_is_visible_memslot(slot))
+		return -ENOENT;	/* deleted or moved since we started */
+	if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES)
+		return -EBUSY;	/* write faults would dirty the whole guest mid-migration */
+	*run_end = min(end, slot->base_gfn + slot->npages);
+	*slotp = slot;
+	if ((slot->flags & KVM_MEM_READONLY) || pp_slot_private(slot))
+		return 1;
+	if (pp_uffd_armed(kvm->mm, __gfn_to_hva_memslot(slot, gfn),
+			  __gfn_to_hva_memslot(slot, *run_end - 1) + 1))
+		return -EBUSY;	/* post-copy: GUP would wait for a page for ever */
+	return 0;
+}
+
+/* Is there work left for a worker to take its vCPU for? */
+static bool more_work(struct pp_job *job)
+{
+	if (atomic_read(&job->stop))
+		return false;
+	if (atomic64_read(&job->next) > 0 && pp_past_deadline(job))
+		return false;
+	return READ_ONCE(job->nrequeue) || (u64)atomic64_read(&job->next) < job->nchunks;
+}
+
 static bool next_chunk(struct pp_job *job, u64 *chunk)
 {
 	if (atomic_read(&job->stop))
@@ -119,8 +148,34 @@ static bool next_chunk(struct pp_job *job, u64 *chunk)
 	/* the budget is checked between chunks; every call maps at least one */
 	if (atomic64_read(&job->next) > 0 && pp_past_deadline(job))
 		return false;
+	if (READ_ONCE(job->nrequeue)) {
+		bool got = false;
+
+		spin_lock(&job->lock);
+		if (job->nrequeue) {
+			*chunk = job->requeue[--job->nrequeue];
+			got = true;
+		}
+		spin_unlock(&job->lock);
+		if (got)
+			return true;
+	}
 	*chunk = atomic64_fetch_inc(&job->next);
 	return *chunk < job->nchunks;
+}
+
+/* A worker that could not get its vCPU hands its untouched chunk back. */
+static bool requeue(struct pp_job *job, u64 chunk)
+{
+	bool ok = false;
+
+	spin_lock(&job->lock);
+	if (job->nrequeue < PP_REQUEUE) {
+		job->requeue[job->nrequeue++] = chunk;
+		ok = true;
+	}
+	spin_unlock(&job->lock);
+	return ok;
 }
 
 /* A worker left chunk unfinished at gfn: with err, or at the deadline (0). */
@@ -157,8 +212,11 @@ static int worker_fn(void *data)
 		goto out;
 	}
 	for (;;) {
-		enum pp_vcpu_state st = eng->take(w);
+		enum pp_vcpu_state st;
 
+		if (!first && !more_work(job))
+			break;	/* no kick, no hold for nothing */
+		st = eng->take(w);
 		if (first) {
 			w->state = st;
 			complete(&w->claimed);
@@ -176,6 +234,8 @@ static int worker_fn(void *data)
 		eng->release(w);
 		if (s > s0)
 			atomic_inc(&job->progress);
+		if (ret == -ETIMEDOUT && s == s0 && requeue(job, chunk))
+			break;	/* another worker may map it */
 		if (ret || s < e) {
 			job_unfinished(job, chunk, s, ret == -ETIMEDOUT ? 0 : ret);
 			break;
@@ -188,13 +248,30 @@ out:
 }
 
 /* Start one worker per vCPU until max are usable; returns how many are. */
+/* A started worker's first take: tally its state. */
+static void claimed(struct pp_worker *w, int states[], int *used, int *err)
+{
+	wait_for_completion(&w->claimed);
+	if (w->error)
+		*err = w->error;	/* the engine could not start on this vCPU */
+	states[w->state]++;
+	if (w->state == PP_VCPU_USABLE)
+		(*used)++;
+}
+
+/*
+ * Start one worker per vCPU; returns how many got their vCPU.  With no cap
+ * below the vCPU count they all start at once, so their first takes (and
+ * kicks) overlap; with a cap, one after another until max are usable.
+ */
 static int start_workers(struct pp_job *job, struct pp_worker *workers,
 			 int nvcpus, unsigned int max, int *nstarted,
 			 int states[], int *err)
 {
+	bool all = max >= (unsigned int)nvcpus;
 	struct kvm_vcpu *vcpu;
 	unsigned long i;
-	int used = 0;
+	int n, used = 0;
 
 	*err = 0;
 	kvm_for_each_vcpu(i, vcpu, job->vm->kvm) {
@@ -214,13 +291,11 @@ static int start_workers(struct pp_job *job, struct pp_worker *workers,
 		}
 		w->task = t;
 		(*nstarted)++;
-		wait_for_completion(&w->claimed);
-		if (w->error)
-			*err = w->error;	/* the engine could not start on this vCPU */
-		states[w->state]++;
-		if (w->state == PP_VCPU_USABLE)
-			used++;
+		if (!all)
+			claimed(w, states, &used, err);
 	}
+	for (n = 0; all && n < *nstarted; n++)
+		claimed(&workers[n], states, &used, err);
 	return used;
 }
 
@@ -275,6 +350,14 @@ static long run_job(struct pp_job *job, struct kvm_prepop_populate *arg,
 		arg->max_kick_ns = max(arg->max_kick_ns, workers[i].max_kick_ns);
 	}
 	kvfree(workers);
+	/* a chunk handed back that no worker took again is not done */
+	while (job->nrequeue) {
+		u64 c = job->requeue[--job->nrequeue];
+		gfn_t cs, ce;
+
+		chunk_range(job, c, &cs, &ce);
+		job_unfinished(job, c, cs, 0);
+	}
 	arg->workers = used;
 	if (!used && !ret)
 		return err ?: states[PP_VCPU_NO_ROOT] ? -EAGAIN : -EBUSY;
@@ -306,12 +389,19 @@ long pp_populate(struct pp_vm *vm, struct kvm_prepop_populate *arg)
 	long ret;
 
 	arg->next_gpa = arg->start_gpa;
-	/* the fault engine needs the TDP MMU; KVM_PRE_FAULT_MEMORY checks for itself */
-	ret = job.engine->id == KVM_PREPOP_ENGINE_FAULT ? pp_vm_tdp_mmu(kvm) : 1;
-	if (ret <= 0)
-		return ret ?: -EOPNOTSUPP;
-	if (pp_vm_has_shadow_pages(kvm))
-		return -EBUSY;
+	if (arg->end_gpa && arg->end_gpa == arg->start_gpa)
+		return 0;	/* an empty range is done */
+	/*
+	 * The fault engine needs the TDP MMU and no nested shadow pages (see
+	 * fault.c); KVM_PRE_FAULT_MEMORY checks what it needs for itself.
+	 */
+	if (job.engine->id == KVM_PREPOP_ENGINE_FAULT) {
+		ret = pp_vm_tdp_mmu(kvm);
+		if (ret <= 0)
+			return ret ?: -EOPNOTSUPP;
+		if (pp_vm_has_shadow_pages(kvm))
+			return -EBUSY;
+	}
 	ret = pp_vm_claim(kvm);
 	if (ret)
 		return ret;

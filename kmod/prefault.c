@@ -37,28 +37,30 @@ struct pp_prefault {
 
 struct find_vcpu {
 	struct kvm_vcpu *vcpu;
-	struct file *file;
+	struct file **out;
 };
 
+/* iterate_fd() passes its data const; the result goes back through *out */
 static int match_vcpu_file(const void *data, struct file *file, unsigned int fd)
 {
-	struct find_vcpu *f = (struct find_vcpu *)data;
+	const struct find_vcpu *f = data;
 
 	if (file->private_data != f->vcpu || !pp_file_is_kvm_anon(file, "kvm-vcpu:"))
 		return 0;
-	f->file = get_file(file);
+	*f->out = get_file(file);
 	return 1;
 }
 
 static struct file *vcpu_file_of(struct task_struct *task, struct kvm_vcpu *vcpu)
 {
-	struct find_vcpu f = { .vcpu = vcpu };
+	struct file *file = NULL;
+	struct find_vcpu f = { .vcpu = vcpu, .out = &file };
 
-	task_lock(task);
+	task_lock(task);	/* task->files; then files->file_lock, as __do_SAK */
 	if (task->files)
 		iterate_fd(task->files, 0, match_vcpu_file, &f);
 	task_unlock(task);
-	return f.file;
+	return file;
 }
 
 /* The VMM's file for this vCPU: through the mm's owner, else the vCPU's thread. */
@@ -127,6 +129,8 @@ static void prefault_stop(struct pp_worker *w)
 /* No mutex to take here: KVM_PRE_FAULT_MEMORY takes it.  Skip what it cannot use. */
 static enum pp_vcpu_state prefault_take(struct pp_worker *w)
 {
+	if (mutex_is_locked(&w->vcpu->mutex) && !pp_kickable(w->vcpu))
+		return PP_VCPU_RUNNING;	/* running, and not ours to kick */
 	if (pp_vcpu_in_smm(w->vcpu))
 		return PP_VCPU_SMM;	/* it would map the SMM address space */
 	if (pp_vcpu_in_guest_mode(w->vcpu))
@@ -139,29 +143,39 @@ static void prefault_release(struct pp_worker *w)
 	pp_hold_yield(w->vcpu);
 }
 
-/* Fault the host pages of [gfn, gfn + n) in for write; how many pages that covered. */
+/*
+ * Fault the host pages of [gfn, gfn + n) in for write; how many pages that
+ * covered.  0: the first page has no host page (the VMM unmapped it, or it
+ * is poisoned): never hand it to KVM, which would retry it for ever.
+ */
 static long gup_write(struct pp_worker *w, const struct kvm_memory_slot *slot,
 		      gfn_t gfn, gfn_t n)
 {
 	unsigned long hva = __gfn_to_hva_memslot(slot, gfn);
 	int level;
-	long got, i;
+	long got;
 
 	got = pp_gup_write(hva, 1, w->pages);
 	if (got != 1)
-		return 1;	/* not mappable: KVM will say so, the guest will fault */
-	put_page(w->pages[0]);
+		return 0;
+	pp_gup_put(w->pages, 1);
 	level = pp_host_level(w->job->vm->mm, hva);
 	if (level > PG_LEVEL_4K)	/* one host huge page covers the rest */
 		return min_t(gfn_t, n, round_down(gfn, KVM_PAGES_PER_HPAGE(level)) +
 			     KVM_PAGES_PER_HPAGE(level) - gfn);
 	got = pp_gup_write(hva, min_t(gfn_t, n, PP_BATCH), w->pages);
-	for (i = 0; i < got; i++)
-		put_page(w->pages[i]);
-	return max(got, 1L);
+	if (got <= 0)
+		return 1;	/* the first page was there a moment ago */
+	pp_gup_put(w->pages, got);
+	return got;
 }
 
-/* KVM_PRE_FAULT_MEMORY over [*gfn, *gfn + n), the kick armed; advances *gfn. */
+/*
+ * One KVM_PRE_FAULT_MEMORY over [*gfn, *gfn + n), the kick armed around it;
+ * advances *gfn.  -ETIMEDOUT: stopped before the range was done (the vCPU
+ * was not had in time, the deadline, a stop, a slot going away), not an
+ * error of the call.
+ */
 static int prefault_range(struct pp_worker *w, gfn_t *gfn, gfn_t n)
 {
 	struct pp_prefault *pf = w->engine;
@@ -170,40 +184,38 @@ static int prefault_range(struct pp_worker *w, gfn_t *gfn, gfn_t n)
 	struct pp_job *job = w->job;
 	struct pp_kick k;
 	long ret;
-	u64 t0;
+	u64 now;
 
 	if (copy_to_user(u, &r, sizeof(r)))
 		return -EFAULT;
-	t0 = ktime_get_ns();
 	pp_kick_arm(&k, w->vcpu, job->deadline, &job->stop);
-	if (!pp_kick_can(&k) && mutex_is_locked(&w->vcpu->mutex)) {
-		pp_kick_disarm(&k);
-		return -ETIMEDOUT;	/* running, and not ours to kick */
-	}
-	do {
-		ret = pf->file->f_op->unlocked_ioctl(pf->file, KVM_PRE_FAULT_MEMORY,
-						      (unsigned long)u);
-		w->calls++;
-		if (copy_from_user(&r, u, sizeof(r)))
-			ret = -EFAULT;
-	} while (!ret && r.size && !pp_past_deadline(job) && !atomic_read(&job->stop));
+	ret = pf->file->f_op->unlocked_ioctl(pf->file, KVM_PRE_FAULT_MEMORY, (unsigned long)u);
 	pp_kick_disarm(&k);
-	/* the hold: from owning the mutex (or the call, if it never waited) to now */
-	w->max_hold_ns = max(w->max_hold_ns, ktime_get_ns() - (k.owned_ns ?: t0));
-	if (k.owned_ns && k.owned_ns > t0 + 200 * NSEC_PER_USEC) {
+	now = ktime_get_ns();
+	w->calls++;
+	if (copy_from_user(&r, u, sizeof(r)))
+		return -EFAULT;
+	/* the hold: from when the kick timer saw us own the mutex, else the call */
+	w->max_hold_ns = max(w->max_hold_ns, now - (k.owned_ns ?: k.t0));
+	if (k.kicks) {
 		w->kicks++;
-		w->max_kick_ns = max(w->max_kick_ns, k.owned_ns - t0);
+		w->max_kick_ns = max(w->max_kick_ns, (k.owned_ns ?: now) - k.t0);
 	}
-	if (ret == -EINTR && !k.owned_ns && r.gpa == gfn_to_gpa(*gfn))
-		return -ETIMEDOUT;	/* the vCPU could not be had before the deadline */
 	*gfn = gpa_to_gfn(r.gpa);
-	if (ret == -EINTR)
-		return 0;	/* the deadline, or a stop: the cursor says where */
-	if (ret == -EFAULT || ret == -EHWPOISON) {
+	switch (ret) {
+	case 0:
+		return r.size ? -ETIMEDOUT : 0;
+	case -EINTR:	/* our deadline or stop */
+	case -ENOENT:	/* the slot went away */
+	case -EAGAIN:	/* the slot is being changed (7.x) */
+	case -EOPNOTSUPP:	/* the vCPU entered guest mode meanwhile */
+		return -ETIMEDOUT;
+	case -EFAULT:
+	case -EHWPOISON:
 		*gfn = gpa_to_gfn(r.gpa) + 1;	/* no host page: left to fault mode */
 		return 0;
 	}
-	return ret < 0 ? (int)ret : 0;
+	return ret;
 }
 
 static int prefault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
@@ -215,21 +227,23 @@ static int prefault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
 
 	idx = srcu_read_lock(&kvm->srcu);
 	while (gfn < end && !ret) {
-		struct kvm_memory_slot *slot = __gfn_to_memslot(kvm_memslots(kvm), gfn);
+		struct kvm_memory_slot *slot;
 		gfn_t slot_end, n;
+		int r = pp_slot_run(kvm, gfn, end, &slot, &slot_end);
 
-		if (!kvm_is_visible_memslot(slot))
-			break;	/* deleted or moved since we started */
-		if (slot->flags & KVM_MEM_LOG_DIRTY_PAGES) {
-			ret = -EBUSY;
+		if (r < 0) {
+			ret = r == -ENOENT ? 0 : r;
 			break;
 		}
-		slot_end = min(end, slot->base_gfn + slot->npages);
-		if ((slot->flags & KVM_MEM_READONLY) || pp_slot_private(slot)) {
+		if (r) {
 			gfn = slot_end;
 			continue;
 		}
 		n = gup_write(w, slot, gfn, slot_end - gfn);
+		if (!n) {
+			*pos = ++gfn;	/* no host page: left to fault mode */
+			continue;
+		}
 		srcu_read_unlock(&kvm->srcu, idx);
 		ret = prefault_range(w, &gfn, n);
 		idx = srcu_read_lock(&kvm->srcu);

@@ -84,6 +84,19 @@ void kt_init(void)
 	}
 }
 
+void kt_keep_vm(void)
+{
+	struct vm vm;
+
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd < 0 || vm_create(&vm) < 0 || vm_add_vcpu(&vm, GUEST_CODE) < 0) {
+		fprintf(stderr, "keep-vm: %s\n", kvm_fd < 0 ? strerror(errno) : kt_errbuf);
+		exit(2);
+	}
+	for (;;)
+		pause();
+}
+
 uint64_t now_ns(void)
 {
 	struct timespec ts;

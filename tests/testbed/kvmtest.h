@@ -52,6 +52,13 @@ struct vm {
 extern int kvm_fd, prepop_fd;
 
 void kt_init(void);
+/*
+ * Hold one idle VM until killed.  KVM flips static keys when the first VM
+ * appears and the last goes; QEMU's TCG can then run a stale translation of
+ * the patched kernel text (an int3 in __schedule): the testbed's init keeps
+ * one VM from boot to power-off so that happens once, before any test.
+ */
+void kt_keep_vm(void) __attribute__((noreturn));
 /* All return 0 or -1 with a message printed by the caller through kt_err(). */
 extern char kt_errbuf[512];
 int kt_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

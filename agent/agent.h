@@ -32,6 +32,7 @@ struct adom {
 	struct pjob *job;	/* driver.c: the populate in progress, or NULL */
 	struct pop_stats last;	/* the last populate's figures (id 0: none yet) */
 	bool seen;		/* resync mark */
+	bool undecided;		/* a decision could not ask libvirt: decide at resync */
 	struct adom *next;
 };
 

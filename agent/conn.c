@@ -136,12 +136,14 @@ static void schedule_reconnect(struct agent *a)
 	evtimer_add(a->reconnect_timer, &tv);
 }
 
+static void on_close(virConnectPtr c, int reason, void *opaque);
+
 static void drop(struct agent *a)
 {
 	for (int i = 0; i < a->ncallbacks; i++)
 		virConnectDomainEventDeregisterAny(a->conn, a->callbacks[i]);
 	a->ncallbacks = 0;
-	virConnectUnregisterCloseCallback(a->conn, NULL);
+	virConnectUnregisterCloseCallback(a->conn, on_close);
 	virConnectClose(a->conn);
 	a->conn = NULL;
 	a->connected = false;
@@ -165,9 +167,15 @@ static void on_close(virConnectPtr c, int reason, void *opaque)
 	static const struct timeval now = { 0, 0 };
 
 	(void)c;
-	log_msg(LOG_WARNING, "connection to %s closed (reason %d); reconnecting", a->cfg.uri, reason);
-	a->connected = false;
-	/* not from inside libvirt's callback: close and reopen from the loop */
+	log_msg(LOG_WARNING, "connection to %s closed (%s); reconnecting", a->cfg.uri,
+		reason == VIR_CONNECT_CLOSE_REASON_ERROR ? "error" :
+		reason == VIR_CONNECT_CLOSE_REASON_EOF ? "libvirtd went away" :
+		reason == VIR_CONNECT_CLOSE_REASON_KEEPALIVE ? "keepalive timed out" : "closed");
+	/*
+	 * libvirt calls this on whichever thread found the socket closed (a
+	 * slice's, a probe's): the loop alone marks the connection gone, closes
+	 * and reopens it.
+	 */
 	event_base_once(a->base, -1, EV_TIMEOUT, on_close_later, a, &now);
 }
 
@@ -234,7 +242,12 @@ static void try_connect(evutil_socket_t fd, short what, void *arg)
 		status_write(a);
 		return;
 	}
-	if (virConnectSetKeepAlive(a->conn, 30, 3) < 0)	/* a hung libvirtd within 2 min; 2 wake-ups a minute */
+	/*
+	 * A hung libvirtd is declared dead after interval * (count + 1): 15 s,
+	 * under the unit's WatchdogSec=30s even for a loop-thread call waiting
+	 * on it.
+	 */
+	if (virConnectSetKeepAlive(a->conn, 5, 2) < 0)
 		log_msg(LOG_WARNING, "no keepalive on %s", a->cfg.uri);
 	virConnectRegisterCloseCallback(a->conn, on_close, a, NULL);
 	register_events(a);

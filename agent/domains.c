@@ -247,10 +247,20 @@ static void apply(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_even
 
 		if (!vd && a->connected)
 			vd = own = virDomainLookupByUUIDString(a->conn, d->uuid);
-		if (vd)
+		if (vd) {
+			d->undecided = false;
 			act_decide(a, d, vd, ev);
-		else
-			ds_step(&d->sm, DE_POPULATE_DONE);	/* gone: its event forgets it */
+		} else {
+			/*
+			 * libvirt cannot be asked (disconnected, or the guest is
+			 * gone: its event forgets it).  Stopping a populate never
+			 * harms a guest, and a reload may have turned populating
+			 * off: stop it, and decide again at the next resync.
+			 */
+			driver_cancel(d, POP_POLICY, "libvirt could not be asked for a new decision");
+			d->undecided = true;
+			ds_step(&d->sm, DE_POPULATE_DONE);
+		}
 		if (own)
 			virDomainFree(own);
 	}
@@ -330,6 +340,9 @@ void dom_seen(struct agent *a, virDomainPtr vd, bool running)
 		return;
 	d->seen = true;
 	step(a, d, vd, running ? DE_RESYNC_RUNNING : DE_FOUND_PAUSED);
+	/* a decision libvirt could not be asked for while disconnected */
+	if (d->undecided && running && d->sm.state == DS_SETTLED)
+		step(a, d, vd, DE_POLICY_CHANGED);
 }
 
 void dom_sweep(struct agent *a)

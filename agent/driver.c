@@ -343,6 +343,7 @@ static void slice_done(evutil_socket_t fd, short what, void *arg)
 			break;
 		}
 	} else if (r == 0) {
+		j->again = j->busy = 0;	/* the retries count refusals in a row */
 		if (mono_ns() - j->status_ns > 1000000000ull) {	/* progress, once a second */
 			j->status_ns = mono_ns();
 			status_write(a);

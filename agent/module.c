@@ -53,6 +53,10 @@ static bool check_version(struct module *m)
 			 v.api_version, KVM_PREPOP_API_VERSION);
 		return false;
 	}
+	if (!v.hold_ceiling_ns) {
+		snprintf(m->why, sizeof(m->why), "API %u reports no vCPU hold ceiling", v.api_version);
+		return false;
+	}
 	return true;
 }
 

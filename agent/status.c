@@ -196,9 +196,21 @@ static void write_now(struct agent *a)
 	snprintf(path, sizeof(path), "%s/status.json", a->cfg.state_dir);
 	snprintf(tmp, sizeof(tmp), "%s/.status.json.tmp", a->cfg.state_dir);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
-	    close(fd) < 0 || rename(tmp, path) < 0)
-		log_msg(LOG_WARNING, "cannot write %s: %s", path, strerror(errno));
+	if (fd < 0) {
+		log_msg(LOG_WARNING, "cannot create %s: %s", tmp, strerror(errno));
+	} else {
+		ssize_t n = write(fd, text, strlen(text));
+		int werr = n < 0 ? errno : ENOSPC;	/* a short write says no more */
+
+		if (close(fd) < 0 && n == (ssize_t)strlen(text)) {
+			n = -1;
+			werr = errno;
+		}
+		if (n != (ssize_t)strlen(text))
+			log_msg(LOG_WARNING, "cannot write %s: %s", tmp, strerror(werr));
+		else if (rename(tmp, path) < 0)
+			log_msg(LOG_WARNING, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+	}
 	json_object_put(o);
 	sd_notifyf(0, "STATUS=%s", status_line(a));
 }

@@ -92,9 +92,13 @@ const char *module_engine_str(uint32_t engine)
 	       engine == KVM_PREPOP_ENGINE_PREFAULT ? "prefault" : "unknown";
 }
 
+/*
+ * A slice asks for at most half the module's ceiling: a batch in progress
+ * may end past the slice's deadline, and no hold may pass the ceiling.
+ */
 uint64_t module_slice_ns(const struct module *m, unsigned slice_ms)
 {
-	uint64_t ns = (uint64_t)slice_ms * 1000000;
+	uint64_t ns = (uint64_t)slice_ms * 1000000, half = m->hold_ceiling_ns / 2;
 
-	return m->hold_ceiling_ns && m->hold_ceiling_ns < ns ? m->hold_ceiling_ns : ns;
+	return half && half < ns ? half : ns;
 }

@@ -108,11 +108,10 @@ static int map_run(struct pp_worker *w, const struct kvm_memory_slot *slot,
 
 /*
  * Map [*gfn, end); advances *gfn.  Returns early, with *gfn < end, when the
- * deadline passes or the call is stopped: checked after every batch.
+ * deadline is near or the call is stopped: pp_batch_stop() after every batch.
  */
 static int fault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
 {
-	struct pp_job *job = w->job;
 	gfn_t gfn = *pos;
 	struct kvm_vcpu *vcpu = w->vcpu;
 	struct kvm *kvm = vcpu->kvm;
@@ -137,9 +136,11 @@ static int fault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
 			continue;
 		}
 		while (gfn < slot_end && !ret) {
+			u64 t0 = ktime_get_ns();
+
 			ret = map_run(w, slot, &gfn, slot_end);
 			*pos = gfn;
-			if (gfn < end && (pp_past_deadline(job) || atomic_read(&job->stop)))
+			if (gfn < end && pp_batch_stop(w, t0))
 				goto out;
 			cond_resched();
 		}

@@ -49,11 +49,18 @@ struct pp_worker {
 	struct page **pages;
 	u64 calls;		/* calls into KVM */
 	u64 t_taken;		/* when the vCPU was taken for this chunk */
+	u64 max_batch_ns;	/* the longest batch so far: what the next may take */
 	u64 max_hold_ns, max_kick_ns;
 	u32 kicks;
 };
 
 bool pp_past_deadline(struct pp_job *job);
+/*
+ * Within a chunk, after a batch that began at t0: is it time to stop?  The
+ * deadline has passed, the call was stopped, or the next batch, if it takes
+ * as long as the longest so far, would end past the deadline.
+ */
+bool pp_batch_stop(struct pp_worker *w, u64 t0);
 /*
  * Within a chunk, with kvm->srcu held: the memslot under gfn and where its
  * part of [gfn, end) ends.  0: map it; 1: skip it (read-only, guest_memfd);
@@ -66,7 +73,7 @@ int pp_slot_run(struct kvm *kvm, gfn_t gfn, gfn_t end,
  * An engine maps guest RAM with one vCPU per worker.  start() once per
  * worker (in the worker, with the VMM's mm); take() the vCPU for one chunk,
  * telling why not; chunk() maps [*pos, end), advancing *pos, checking the
- * deadline and the job's stop after every batch (-ETIMEDOUT: the vCPU
+ * deadline and the job's stop after every batch, pp_batch_stop() (-ETIMEDOUT: the vCPU
  * could not be had in time, which ends the worker, not the call);
  * release() after it; stop() once at the end.
  */

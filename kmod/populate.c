@@ -8,7 +8,8 @@
  * A worker takes its vCPU (hold.c) for one chunk at a time and lets go of
  * it between chunks, so the VMM's vCPU thread gets its turn.  Within a
  * chunk the deadline is checked after every batch (PP_BATCH 4K pages or
- * one huge leaf): no vCPU is held past the deadline by more than a batch.
+ * one huge leaf), and a batch that would not fit before it, taking as long
+ * as the longest so far, is not begun (pp_batch_stop).
  * A worker that stops inside a chunk records where; the cursor a call
  * returns is the lowest such place, or the first chunk not handed out, so
  * everything below it is mapped.
@@ -129,6 +130,15 @@ int pp_slot_run(struct kvm *kvm, gfn_t gfn, gfn_t end,
 			  __gfn_to_hva_memslot(slot, *run_end - 1) + 1))
 		return -EBUSY;	/* post-copy: GUP would wait for a page for ever */
 	return 0;
+}
+
+bool pp_batch_stop(struct pp_worker *w, u64 t0)
+{
+	struct pp_job *job = w->job;
+	u64 now = ktime_get_ns();
+
+	w->max_batch_ns = max(w->max_batch_ns, now - t0);
+	return atomic_read(&job->stop) || now + w->max_batch_ns >= job->deadline;
 }
 
 /* Is there work left for a worker to take its vCPU for? */

@@ -224,6 +224,7 @@ static int prefault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
 	struct kvm *kvm = job->vm->kvm;
 	gfn_t gfn = *pos;
 	int idx, ret = 0;
+	u64 t0;
 
 	idx = srcu_read_lock(&kvm->srcu);
 	while (gfn < end && !ret) {
@@ -245,10 +246,11 @@ static int prefault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
 			continue;
 		}
 		srcu_read_unlock(&kvm->srcu, idx);
+		t0 = ktime_get_ns();
 		ret = prefault_range(w, &gfn, n);
 		idx = srcu_read_lock(&kvm->srcu);
 		*pos = gfn;
-		if (gfn < end && (pp_past_deadline(job) || atomic_read(&job->stop)))
+		if (gfn < end && pp_batch_stop(w, t0))
 			goto out;
 		cond_resched();
 	}

@@ -140,7 +140,7 @@ static int fault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
 
 			ret = map_run(w, slot, &gfn, slot_end);
 			*pos = gfn;
-			if (gfn < end && pp_batch_stop(w, t0))
+			if (pp_batch_stop(w, t0) && gfn < end)
 				goto out;
 			cond_resched();
 		}
@@ -182,6 +182,41 @@ static void fault_release(struct pp_worker *w)
 	pp_hold_yield(w->vcpu);
 }
 
+/*
+ * Before the vCPU is taken: fault the chunk's host pages in for write, so
+ * the hold is KVM's faults only.  Allocating, zeroing or compacting host
+ * memory (a THP under direct compaction: 100 ms in the emulated host) with
+ * the guest's vCPU held stretched holds past the ceiling.  What reclaim
+ * takes back meanwhile is faulted in again under the hold, pinned.
+ */
+static void fault_prepare(struct pp_worker *w, gfn_t s, gfn_t e)
+{
+	struct kvm *kvm = w->job->vm->kvm;
+	int idx = srcu_read_lock(&kvm->srcu);
+
+	while (s < e && !atomic_read(&w->job->stop)) {
+		struct kvm_memory_slot *slot;
+		gfn_t run_end, g;
+		int r = pp_slot_run(kvm, s, e, &slot, &run_end);
+
+		if (r < 0)
+			break;
+		for (g = s; !r && g < run_end; ) {
+			long got = pp_gup_write(__gfn_to_hva_memslot(slot, g),
+						min_t(gfn_t, run_end - g, PP_BATCH), w->pages);
+
+			if (got <= 0) {
+				g++;
+				continue;
+			}
+			pp_gup_put(w->pages, got);
+			g += got;
+		}
+		s = run_end;
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+}
+
 static int fault_start(struct pp_worker *w)
 {
 	w->pages = kmalloc_array(PP_BATCH, sizeof(*w->pages), GFP_KERNEL);
@@ -198,6 +233,7 @@ const struct pp_engine pp_fault_engine = {
 	.id = KVM_PREPOP_ENGINE_FAULT,
 	.start = fault_start,
 	.take = fault_take,
+	.prepare = fault_prepare,
 	.chunk = fault_chunk,
 	.release = fault_release,
 	.stop = fault_stop,

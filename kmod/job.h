@@ -71,7 +71,8 @@ int pp_slot_run(struct kvm *kvm, gfn_t gfn, gfn_t end,
 
 /*
  * An engine maps guest RAM with one vCPU per worker.  start() once per
- * worker (in the worker, with the VMM's mm); take() the vCPU for one chunk,
+ * worker (in the worker, with the VMM's mm); prepare() a chunk without the
+ * vCPU, if the engine has that; take() the vCPU for one chunk,
  * telling why not; chunk() maps [*pos, end), advancing *pos, checking the
  * deadline and the job's stop after every batch, pp_batch_stop() (-ETIMEDOUT: the vCPU
  * could not be had in time, which ends the worker, not the call);
@@ -82,6 +83,8 @@ struct pp_engine {
 	u32 id;			/* KVM_PREPOP_ENGINE_* */
 	int (*start)(struct pp_worker *w);
 	enum pp_vcpu_state (*take)(struct pp_worker *w);
+	/* optional: before take(), what needs no vCPU for [s, e) */
+	void (*prepare)(struct pp_worker *w, gfn_t s, gfn_t e);
 	int (*chunk)(struct pp_worker *w, gfn_t *pos, gfn_t end);
 	void (*release)(struct pp_worker *w);
 	void (*stop)(struct pp_worker *w);

@@ -207,7 +207,8 @@ static int worker_fn(void *data)
 	struct pp_worker *w = data;
 	struct pp_job *job = w->job;
 	const struct pp_engine *eng = job->engine;
-	bool first = true;
+	enum pp_vcpu_state st;
+	bool held;
 	u64 chunk;
 	gfn_t s, s0, e;
 	int ret;
@@ -221,24 +222,36 @@ static int worker_fn(void *data)
 		complete(&w->claimed);
 		goto out;
 	}
-	for (;;) {
-		enum pp_vcpu_state st;
-
-		if (!first && !more_work(job))
+	/* the first take says whether this vCPU can be used at all */
+	st = eng->take(w);
+	w->state = st;
+	complete(&w->claimed);
+	held = st == PP_VCPU_USABLE;
+	while (held || st == PP_VCPU_USABLE) {
+		if (!more_work(job))
 			break;	/* no kick, no hold for nothing */
-		st = eng->take(w);
-		if (first) {
-			w->state = st;
-			complete(&w->claimed);
-			first = false;
-		}
-		if (st != PP_VCPU_USABLE)
+		/* nor one that would end past the deadline, if it takes as long as the longest */
+		if (w->max_batch_ns && ktime_get_ns() + w->max_batch_ns >= job->deadline)
 			break;
-		if (!next_chunk(job, &chunk)) {
-			eng->release(w);
+		if (!next_chunk(job, &chunk))
 			break;
-		}
 		chunk_range(job, chunk, &s, &e);
+		if (eng->prepare) {
+			/* what needs no vCPU (the host's page faults) is done without one */
+			if (held)
+				eng->release(w);
+			held = false;
+			eng->prepare(w, s, e);
+		}
+		if (!held) {
+			st = eng->take(w);
+			if (st != PP_VCPU_USABLE) {
+				if (!requeue(job, chunk))
+					job_unfinished(job, chunk, s, 0);
+				break;
+			}
+		}
+		held = false;
 		s0 = s;
 		ret = eng->chunk(w, &s, e);
 		eng->release(w);
@@ -251,6 +264,8 @@ static int worker_fn(void *data)
 			break;
 		}
 	}
+	if (held)
+		eng->release(w);
 	eng->stop(w);
 out:
 	kthread_unuse_mm(job->vm->mm);

@@ -250,7 +250,7 @@ static int prefault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
 		ret = prefault_range(w, &gfn, n);
 		idx = srcu_read_lock(&kvm->srcu);
 		*pos = gfn;
-		if (gfn < end && pp_batch_stop(w, t0))
+		if (pp_batch_stop(w, t0) && gfn < end)
 			goto out;
 		cond_resched();
 	}

@@ -91,10 +91,13 @@ int t_hold_ceiling(int unused)
 	CHECK(ioctl(prepop_fd, KVM_PREPOP_VERSION, &v) == 0 && v.hold_ceiling_ns == 20 * MS &&
 	      (v.features & KVM_PREPOP_FEAT_HOLD), "VERSION: ceiling %llu, features %#llx",
 	      (unsigned long long)v.hold_ceiling_ns, (unsigned long long)v.features);
-	for (size_t i = 0; i < sizeof(budgets) / sizeof(budgets[0]); i++) {
-		r = pp_populate_once(vm.fd, cursor, 0, budgets[i], 0, &p);
+	/* each budget at least once; on a loaded host a call may get no vCPU in 20 ms */
+	for (size_t i = 0; i < 12 && (i < 3 || !progress); i++) {
+		uint64_t budget = budgets[i % 3];
+
+		r = pp_populate_once(vm.fd, cursor, 0, budget, 0, &p);
 		printf("# budget %llu: %s, %.1f ms, longest hold %.1f ms, kick %.2f ms, %u kicks\n",
-		       (unsigned long long)budgets[i], strerror(-r), p.elapsed_ns / 1e6,
+		       (unsigned long long)budget, strerror(-r), p.elapsed_ns / 1e6,
 		       p.max_hold_ns / 1e6, p.max_kick_ns / 1e6, p.kicks);
 		/* no budget, not even none or the largest, passes the ceiling */
 		if ((r && r != -EBUSY) || p.max_hold_ns > 20 * MS + BATCH_SLACK_NS ||
@@ -143,7 +146,8 @@ int t_hold_busy_guest(int unused)
 	       (unsigned long long)((p.next_gpa - BASE) >> 20), p.kicks, runs, p.max_hold_ns / 1e6);
 	TRY(vcpu_spin_stop(&vm, 1));
 	CHECK(r == 0, "populate: %s", strerror(-r));
-	CHECK(p.kicks >= 2 && runs >= 2,
+	/* the vCPU ran in between: it left KVM_RUN for a kick and came back to it */
+	CHECK(p.kicks >= 1 && runs >= 2,
 	      "the vCPU was held across the whole call: %u kicks, %lu KVM_RUN returns", p.kicks, runs);
 	CHECK(p.max_hold_ns < p.elapsed_ns, "longest hold %llu ns of a %llu ns call",
 	      (unsigned long long)p.max_hold_ns, (unsigned long long)p.elapsed_ns);

@@ -9,6 +9,17 @@
 #   hv_rootfs DIR PKG...          a debootstrap'ed Debian 12 minbase userland with
 #                                 PKG..., cached in DIR (rebuilt when the list changes)
 #   hv_cpio DIR                   DIR as a newc cpio archive on stdout
+#   hv_userland OUT               all an emulated libvirt host needs, in OUT: the kernel and
+#                                 modules (hv_build, OUT/testbed), the Debian userland with
+#                                 libvirtd and QEMU (OUT/rootfs), prepopd and prepopctl as
+#                                 shipped and prepopd under ASan+UBSan (OUT/build-release,
+#                                 OUT/build-asan), staged in OUT/overlay: /prepop/prepopd,
+#                                 prepopctl, asan/prepopd (with the sanitizers' runtimes),
+#                                 modules/ (load order in modules/load, then kvm_prepop.ko),
+#                                 guest/vmlinuz (the same kernel, for KVM guests)
+#   hv_pack OUT                   OUT/initramfs.cpio: OUT/rootfs and then OUT/overlay (add
+#                                 /init and the rest to OUT/overlay first); fails if a
+#                                 dynamic executable there needs a library the userland lacks
 #   hv_boot [options] KERNEL INITRD APPEND LOG
 #                                 boot it: QEMU TCG -cpu max (nested SVM), console on
 #                                 the serial port, written to LOG; returns when it
@@ -77,4 +88,50 @@ hv_alarms() {
 	[ -z "$alarms" ] && return 0
 	echo "$alarms"
 	return 1
+}
+
+# the packages of the emulated host's userland
+HV_PACKAGES="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 busybox kmod jq
+	passwd procps libevent-2.1-7 libevent-pthreads-2.1-7 libjson-c5 libxml2 libsystemd0"
+
+hv_userland() {
+	local out=$1 v opts lib ov=$1/overlay
+	hv_build --kernel 6.1 "$out/testbed" >"$out/testbed-build.log" 2>&1 ||
+		{ cat "$out/testbed-build.log"; return 1; }
+	# shellcheck disable=SC2086
+	hv_rootfs "$out/rootfs" $HV_PACKAGES || return 1
+	for v in release asan; do
+		if [ $v = release ]; then
+			opts="-DCMAKE_BUILD_TYPE=RelWithDebInfo"
+		else
+			opts="-DCMAKE_BUILD_TYPE=Debug -DPREPOP_SANITIZE=ON"
+		fi
+		# shellcheck disable=SC2086
+		{ cmake -S "$HV_SRC" -B "$out/build-$v" $opts -DPREPOP_TESTS=OFF &&
+			cmake --build "$out/build-$v" -j "$(nproc)" --target prepopd prepopctl; } \
+			>"$out/build-$v.log" 2>&1 || { tail -n 30 "$out/build-$v.log"; return 1; }
+	done
+	rm -rf "$ov" && mkdir -p "$ov/prepop/modules" "$ov/prepop/guest" "$ov/prepop/asan" "$ov/usr/lib/x86_64-linux-gnu"
+	install -m 755 "$out/build-release/agent/prepopd" "$out/build-release/agent/prepopctl" "$ov/prepop/"
+	install -m 755 "$out/build-asan/agent/prepopd" "$ov/prepop/asan/"
+	# the sanitizers' runtimes, from the gcc that built it (the same Debian 12 libc)
+	for lib in libasan.so.8 libubsan.so.1; do
+		cp "$(readlink -f "$(gcc -print-file-name=$lib)")" "$ov/usr/lib/x86_64-linux-gnu/$lib" || return 1
+	done
+	cp "$out/testbed/initramfs/lib/modules/"* "$ov/prepop/modules/"
+	cp "$out/testbed/vmlinuz" "$ov/prepop/guest/vmlinuz"
+}
+
+hv_pack() {
+	local out=$1 f lib
+	while IFS= read -r -d '' f; do
+		for lib in $(objdump -p "$f" 2>/dev/null | awk '$1 == "NEEDED" { print $2 }'); do
+			[ -e "$out/rootfs/usr/lib/x86_64-linux-gnu/$lib" ] || [ -e "$out/rootfs/lib/x86_64-linux-gnu/$lib" ] ||
+				[ -e "$out/overlay/usr/lib/x86_64-linux-gnu/$lib" ] ||
+				{ echo "hv_pack: $lib, needed by ${f#"$out"/overlay}, is not in the userland" >&2; return 1; }
+		done
+	done < <(find "$out/overlay" -type f -perm -u+x ! -name '*.so*' -print0)
+	[ "$out/rootfs.cpio" -nt "$out/rootfs/.done" ] || hv_cpio "$out/rootfs" >"$out/rootfs.cpio"
+	hv_cpio "$out/overlay" >"$out/overlay.cpio"
+	cat "$out/rootfs.cpio" "$out/overlay.cpio" >"$out/initramfs.cpio"
 }

@@ -241,7 +241,10 @@ static int worker_fn(void *data)
 			if (held)
 				eng->release(w);
 			held = false;
+			/* background work: the guest's own vCPU threads come first */
+			set_user_nice(current, MAX_NICE);
 			eng->prepare(w, s, e);
+			set_user_nice(current, 0);
 		}
 		if (!held) {
 			st = eng->take(w);

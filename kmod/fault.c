@@ -6,7 +6,6 @@
  * internals exported to modules, which ends with 6.18.
  */
 #include <linux/mm.h>
-#include <linux/slab.h>
 
 #include "compat.h"
 #include "job.h"
@@ -217,26 +216,13 @@ static void fault_prepare(struct pp_worker *w, gfn_t s, gfn_t e)
 	srcu_read_unlock(&kvm->srcu, idx);
 }
 
-static int fault_start(struct pp_worker *w)
-{
-	w->pages = kmalloc_array(PP_BATCH, sizeof(*w->pages), GFP_KERNEL);
-	return w->pages ? 0 : -ENOMEM;
-}
-
-static void fault_stop(struct pp_worker *w)
-{
-	kfree(w->pages);
-}
-
 const struct pp_engine pp_fault_engine = {
 	.name = "fault",
 	.id = KVM_PREPOP_ENGINE_FAULT,
-	.start = fault_start,
 	.take = fault_take,
 	.prepare = fault_prepare,
 	.chunk = fault_chunk,
 	.release = fault_release,
-	.stop = fault_stop,
 };
 
 #endif /* PP_HAVE_FAULT_ENGINE */

@@ -70,13 +70,14 @@ int pp_slot_run(struct kvm *kvm, gfn_t gfn, gfn_t end,
 		struct kvm_memory_slot **slot, gfn_t *run_end);
 
 /*
- * An engine maps guest RAM with one vCPU per worker.  start() once per
+ * An engine maps guest RAM with one vCPU per worker; the job gives each
+ * worker its batch's page array (pages).  Optional start() once per
  * worker (in the worker, with the VMM's mm); prepare() a chunk without the
  * vCPU, if the engine has that; take() the vCPU for one chunk,
  * telling why not; chunk() maps [*pos, end), advancing *pos, checking the
  * deadline and the job's stop after every batch, pp_batch_stop() (-ETIMEDOUT: the vCPU
  * could not be had in time, which ends the worker, not the call);
- * release() after it; stop() once at the end.
+ * release() after it; optional stop() once at the end.
  */
 struct pp_engine {
 	const char *name;

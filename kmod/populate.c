@@ -215,7 +215,11 @@ static int worker_fn(void *data)
 
 	allow_signal(SIGKILL);	/* how a bounded wait for the vCPU ends */
 	kthread_use_mm(job->vm->mm);
-	ret = eng->start(w);
+	/* the batch's pages, for either engine's write fault-in */
+	w->pages = kmalloc_array(PP_BATCH, sizeof(*w->pages), GFP_KERNEL);
+	ret = w->pages ? 0 : -ENOMEM;
+	if (!ret && eng->start)
+		ret = eng->start(w);
 	if (ret) {
 		w->state = PP_VCPU_RUNNING;
 		w->error = ret;
@@ -269,8 +273,10 @@ static int worker_fn(void *data)
 	}
 	if (held)
 		eng->release(w);
-	eng->stop(w);
+	if (eng->stop)
+		eng->stop(w);
 out:
+	kfree(w->pages);
 	kthread_unuse_mm(job->vm->mm);
 	kthread_complete_and_exit(&w->exited, 0);
 }

@@ -90,12 +90,8 @@ static int prefault_start(struct pp_worker *w)
 
 	if (!pf)
 		return -ENOMEM;
-	w->pages = kmalloc_array(PP_BATCH, sizeof(*w->pages), GFP_KERNEL);
-	if (!w->pages)
-		goto nomem;
 	pf->file = find_vcpu_file(w->job->vm->kvm, w->vcpu);
 	if (!pf->file) {
-		kfree(w->pages);
 		kfree(pf);
 		return -ESRCH;	/* the VMM closed it, or is gone */
 	}
@@ -103,16 +99,12 @@ static int prefault_start(struct pp_worker *w)
 		       MAP_PRIVATE | MAP_ANONYMOUS, 0);
 	if (IS_ERR_VALUE(addr)) {
 		fput(pf->file);
-		kfree(w->pages);
 		kfree(pf);
 		return (int)addr;
 	}
 	pf->scratch = addr;
 	w->engine = pf;
 	return 0;
-nomem:
-	kfree(pf);
-	return -ENOMEM;
 }
 
 static void prefault_stop(struct pp_worker *w)
@@ -122,7 +114,6 @@ static void prefault_stop(struct pp_worker *w)
 	flush_signals(current);	/* vm_munmap would fail on a pending SIGKILL */
 	vm_munmap(pf->scratch, PAGE_SIZE);
 	fput(pf->file);
-	kfree(w->pages);
 	kfree(pf);
 }
 

@@ -32,6 +32,7 @@ struct pp_job {
 	gfn_t failed_gfn;	/* where in it the worker stopped */
 	int error;
 	atomic_t progress;	/* chunks some of which got mapped */
+	int nice;		/* the caller's: what the work without a vCPU runs at */
 	/* chunks handed back by a worker that could not get its vCPU */
 #define PP_REQUEUE 8
 	u64 requeue[PP_REQUEUE];

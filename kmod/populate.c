@@ -245,10 +245,13 @@ static int worker_fn(void *data)
 			if (held)
 				eng->release(w);
 			held = false;
-			/* background work: the guest's own vCPU threads come first */
-			set_user_nice(current, MAX_NICE);
+			/*
+			 * at the caller's priority (prepopd's unit sets it), not
+			 * below it: a busy guest's vCPU threads would starve it
+			 */
+			set_user_nice(current, job->nice);
 			eng->prepare(w, s, e);
-			set_user_nice(current, 0);
+			set_user_nice(current, 0);	/* holding: as fast as it can */
 		}
 		if (!held) {
 			st = eng->take(w);
@@ -442,6 +445,7 @@ long pp_populate(struct pp_vm *vm, struct kvm_prepop_populate *arg)
 	spin_lock_init(&job.lock);
 	/* no budget, not even 0 (none), holds a vCPU past the ceiling */
 	job.deadline = t0 + min_not_zero(arg->budget_ns, pp_hold_ceiling_ns());
+	job.nice = task_nice(current);
 	count_leaves(kvm, before);
 	ret = build_segs(&job, start, &end);
 	if (ret)

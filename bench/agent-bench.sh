@@ -22,7 +22,7 @@ trap 'kill $PID 2>/dev/null; rm -rf "$T"' EXIT
 } >"$T/node.xml"
 mkdir -p "$T/state"
 t0=$(date +%s%N)
-build/release/agent/prepopd -u "test://$T/node.xml" -p policy/policy.d \
+build/release/prepopd/prepopd -u "test://$T/node.xml" -p policy/policy.d \
 	-H policy/examples/host.json -s "$T/state" -o 2>"$T/agent.log" &
 PID=$!
 until [ -f "$T/state/status.json" ] &&

@@ -42,7 +42,7 @@ build() {
 	cmake --build build/release -j "$(nproc)"
 }
 
-ctl=build/release/agent/prepopctl
+ctl=build/release/ctl/prepopctl
 decisions() {
 	echo "== decisions (policy/policy.d, host policy/examples/host.json)"
 	# the verdict line only; sed reads to the end, so the writer never gets SIGPIPE

@@ -25,17 +25,34 @@ void pp_errs_add(struct pp_errs *e, const char *file, const char *path,
 	va_end(ap);
 }
 
+char *pp_err_format(const struct pp_err *x)
+{
+	return xasprintf("%s%s%s%s%s", x->file ? x->file : "", x->file ? ": " : "",
+			 x->path ? x->path : "", x->path ? ": " : "", x->msg);
+}
+
 void pp_errs_print(const struct pp_errs *e, FILE *out)
 {
 	for (size_t i = 0; i < e->n; i++) {
-		const struct pp_err *x = &e->v[i];
+		char *s = pp_err_format(&e->v[i]);
 
-		if (x->file)
-			fprintf(out, "%s: ", x->file);
-		if (x->path)
-			fprintf(out, "%s: ", x->path);
-		fprintf(out, "%s\n", x->msg);
+		fprintf(out, "%s\n", s);
+		free(s);
 	}
+}
+
+char *pp_errs_join(const struct pp_errs *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		xoom();
+	pp_errs_print(e, f);
+	if (fclose(f) != 0 || !buf)
+		xoom();
+	return buf;
 }
 
 void pp_errs_free(struct pp_errs *e)

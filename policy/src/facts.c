@@ -36,8 +36,10 @@ void pp_domain_free(struct pp_domain *d)
 	free(d->mem_access);
 	free(d->mem_allocation);
 	free(d->balloon_model);
-	for (size_t i = 0; i < d->n_memdevs; i++)
+	for (size_t i = 0; i < d->n_memdevs; i++) {
 		free(d->memdevs[i].model);
+		free(d->memdevs[i].source_path);
+	}
 	free(d->memdevs);
 	free(d->nova_flavor);
 	free(d->prepop_flavor);
@@ -47,6 +49,23 @@ void pp_domain_free(struct pp_domain *d)
 	}
 	free(d->extra_specs);
 	memset(d, 0, sizeof(*d));
+}
+
+uint64_t pp_domain_page_bytes(const struct pp_domain *d, const struct pp_host *h, size_t i)
+{
+	uint64_t b = i < d->n_pages ? d->page_bytes[i] : 0;
+
+	if (b)
+		return b;
+	return h->default_hugepage_bytes ? h->default_hugepage_bytes : 2u << 20;
+}
+
+const struct pp_hugepool *pp_host_pool(const struct pp_host *h, uint64_t page_bytes)
+{
+	for (size_t i = 0; i < h->n_hugepools; i++)
+		if (h->hugepools[i].node < 0 && h->hugepools[i].page_bytes == page_bytes)
+			return &h->hugepools[i];
+	return NULL;
 }
 
 void pp_host_free(struct pp_host *h)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,14 @@ static void add_group(struct pp_host *h, char *g)
 	h->groups[h->n_groups++] = g;
 }
 
+static bool get_u64(json_object *v, uint64_t *out)
+{
+	if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0)
+		return false;
+	*out = json_object_get_uint64(v);
+	return true;
+}
+
 static void read_u64(json_object *root, const char *key, const char *file,
 		     uint64_t *out, struct pp_errs *errs)
 {
@@ -22,15 +31,109 @@ static void read_u64(json_object *root, const char *key, const char *file,
 
 	if (!json_object_object_get_ex(root, key, &v))
 		return;
-	if (!json_object_is_type(v, json_type_int) ||
-	    json_object_get_int64(v) < 0) {
+	if (!get_u64(v, out)) {
 		char *path = xasprintf("$.%s", key);
 
 		pp_errs_add(errs, file, path, "expected a non-negative integer (bytes)");
 		free(path);
+	}
+}
+
+static void pool_err(struct pp_errs *errs, const char *file, size_t i, const char *key,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void pool_err(struct pp_errs *errs, const char *file, size_t i, const char *key,
+		     const char *fmt, ...)
+{
+	char *path = xasprintf("$.hugepage_pools[%zu]%s%s", i, key ? "." : "", key ? key : "");
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pp_errs_add(errs, file, path, "%s", msg);
+	free(path);
+}
+
+/* One pool: { "page_bytes": N, "pages": N, "free": N, "reserved": N, "surplus": N, "node": N }. */
+static void read_pool(json_object *o, const char *file, size_t i, struct pp_hugepool *p,
+		      struct pp_errs *errs)
+{
+	static const char *const keys[] = { "page_bytes", "pages", "free", "reserved", "surplus", "node" };
+	uint64_t node = 0, *dst[] = { &p->page_bytes, &p->pages, &p->free, &p->reserved,
+				      &p->surplus, &node };
+	bool have[6] = { false };
+
+	memset(p, 0, sizeof(*p));
+	p->node = -1;
+	if (!json_object_is_type(o, json_type_object)) {
+		pool_err(errs, file, i, NULL, "expected an object");
 		return;
 	}
-	*out = json_object_get_uint64(v);
+	json_object_object_foreach(o, key, val) {
+		size_t k;
+
+		for (k = 0; k < 6 && strcmp(key, keys[k]); k++)
+			;
+		if (k == 6)
+			pool_err(errs, file, i, key, "unknown key \"%s\"", key);
+		else if (!get_u64(val, dst[k]) || (k == 5 && node > 4095))
+			pool_err(errs, file, i, key, "expected a non-negative integer%s",
+				 k == 5 ? " (a NUMA node, 0-4095)" : "");
+		else
+			have[k] = true;
+	}
+	if (have[5])
+		p->node = (int)node;
+	if (!have[2])
+		p->free = p->pages;	/* unsaid: all free */
+	for (size_t k = 0; k < 2; k++)
+		if (!have[k])
+			pool_err(errs, file, i, NULL, "missing required key \"%s\"", keys[k]);
+	if (have[0] && (!p->page_bytes || (p->page_bytes & (p->page_bytes - 1))))
+		pool_err(errs, file, i, "page_bytes", "page size %llu is not a power of two",
+			 (unsigned long long)p->page_bytes);
+	if (p->free > p->pages)
+		pool_err(errs, file, i, "free", "more free pages (%llu) than pages (%llu)",
+			 (unsigned long long)p->free, (unsigned long long)p->pages);
+}
+
+static void read_pools(json_object *root, const char *file, struct pp_host *h,
+		       struct pp_errs *errs)
+{
+	json_object *v;
+	size_t n;
+
+	if (!json_object_object_get_ex(root, "hugepage_pools", &v))
+		return;
+	if (!json_object_is_type(v, json_type_array)) {
+		pp_errs_add(errs, file, "$.hugepage_pools", "expected an array of pools");
+		return;
+	}
+	n = json_object_array_length(v);
+	if (n > PP_MAX_HUGEPOOLS) {
+		pp_errs_add(errs, file, "$.hugepage_pools", "at most %d pools, got %zu",
+			    PP_MAX_HUGEPOOLS, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		read_pool(json_object_array_get_idx(v, i), file, i, &h->hugepools[i], errs);
+	h->n_hugepools = n;
+	h->hugepools_known = true;
+}
+
+static void read_ksm(json_object *root, const char *file, struct pp_host *h,
+		     struct pp_errs *errs)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(root, "ksm_running", &v))
+		return;
+	if (!json_object_is_type(v, json_type_boolean))
+		pp_errs_add(errs, file, "$.ksm_running", "expected true or false");
+	else
+		h->ksm = json_object_get_boolean(v) ? PP_KSM_RUNNING : PP_KSM_STOPPED;
 }
 
 static void read_host_json(json_object *root, const char *file,
@@ -46,8 +149,9 @@ static void read_host_json(json_object *root, const char *file,
 		(void)val;
 		if (strcmp(key, "host_id") && strcmp(key, "groups") &&
 		    strcmp(key, "labels") && strcmp(key, "mem_total_bytes") &&
-		    strcmp(key, "guest_memory_bytes") &&
-		    strcmp(key, "default_hugepage_bytes")) {
+		    strcmp(key, "reserved_bytes") && strcmp(key, "guest_memory_bytes") &&
+		    strcmp(key, "default_hugepage_bytes") && strcmp(key, "hugepage_pools") &&
+		    strcmp(key, "ksm_running")) {
 			char *path = xasprintf("$.%s", key);
 
 			pp_errs_add(errs, file, path, "unknown key \"%s\"", key);
@@ -103,6 +207,9 @@ static void read_host_json(json_object *root, const char *file,
 	read_u64(root, "guest_memory_bytes", file, &h->guest_memory_bytes, errs);
 	read_u64(root, "default_hugepage_bytes", file,
 		 &h->default_hugepage_bytes, errs);
+	read_u64(root, "reserved_bytes", file, &h->reserved_bytes, errs);
+	read_pools(root, file, h, errs);
+	read_ksm(root, file, h, errs);
 }
 
 static char *read_machine_id(const char *path, struct pp_errs *errs)

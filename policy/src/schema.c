@@ -73,11 +73,17 @@ static const struct field f_postcopy[] = {
 	END
 };
 
+static const struct field f_ksm[] = {
+	BOOL("enabled", P(fb.ksm)),
+	END
+};
+
 static const struct field f_fallbacks[] = {
 	SECTION("smm", f_smm),
 	SECTION("overcommit", f_overcommit),
 	SECTION("balloon", f_balloon),
 	SECTION("postcopy", f_postcopy),
+	SECTION("ksm", f_ksm),
 	END
 };
 
@@ -135,6 +141,7 @@ void pp_params_builtin(struct pp_params *p)
 	p->fb.overcommit_max_ratio = 1.0;
 	p->fb.balloon = true;
 	p->fb.postcopy = true;
+	p->fb.ksm = true;
 	p->pop.slice_ms = 50;
 	p->pop.gap_ms = 20;
 	p->pop.workers = 0;

@@ -36,7 +36,10 @@ nova10-x1-1g-per-node.xml prepopulate eligible memory-r5-x1
 small-fpr-balloon.xml fault balloon null
 ovmf-secure-boot.xml fault smm general-m5
 explicit-smm.xml fault smm database-db
-virtio-mem-hotplug.xml prepopulate eligible general-m5
+virtio-mem-hotplug.xml fault virtio-mem general-m5
+balloon-inflated.xml fault balloon general-m5
+nvdimm-pmem.xml fault file-backed general-m5
+m5-small-pages.xml prepopulate eligible general-m5
 tcg-guest.xml fault not-kvm null
 hugepages-default-size.xml prepopulate eligible memory-r5-x1
 EOT
@@ -44,9 +47,9 @@ EOT
 # facts: exactly the documented keys, with their values
 out=$(decide nova-r5-2m-numa.xml)
 expect "facts keys" "$(jq -c '.facts | keys_unsorted | sort' <<<"$out")" \
-	'["balloon","current_memory_bytes","domain_type","extra_specs","flavor","hugepages","locked","max_memory_bytes","memory_bytes","memory_devices","name","smm","smm_state","uuid","vcpus","vcpus_max"]'
+	'["balloon","current_memory_bytes","domain_type","extra_specs","flavor","hugepages","locked","max_memory_bytes","memory_bytes","memory_devices","memory_source","name","nosharepages","override","smm","smm_state","uuid","vcpus","vcpus_max"]'
 expect "top-level keys" "$(jq -c 'keys | sort' <<<"$out")" \
-	'["dry_run","explanation","facts","mode","policy","populate","reason"]'
+	'["dry_run","explanation","facts","mode","policy","populate","reason","rules"]'
 expect "facts nova" "$(jq -c '.facts | [.name, .uuid, .domain_type, .vcpus, .vcpus_max, .memory_bytes, .current_memory_bytes, .max_memory_bytes, .hugepages, .locked, .smm, .smm_state, .balloon, .memory_devices, .flavor, .extra_specs["hw:cpu_policy"]]' <<<"$out")" \
 	'["instance-0000a1b2","7f3c2a9e-1d4b-4c5e-9a8f-2b6d0e1f3a47","kvm",16,16,68719476736,68719476736,null,[2097152],false,false,"default",{"model":"virtio","autodeflate":false,"free_page_reporting":false},[],"r5.4xlarge","dedicated"]'
 expect "policy block" "$(jq -c '.policy | [.glob, .matched, .matched_on]' <<<"$out")" '["r5.*","r5.4xlarge","nova-flavor"]'
@@ -62,7 +65,42 @@ out=$(decide ovmf-secure-boot.xml)
 expect "secure boot" "$(jq -c '.facts | [.smm, .smm_state, .flavor]' <<<"$out")" '[true,"default","m5.4xlarge"]'
 out=$(decide virtio-mem-hotplug.xml)
 expect "memory devices" "$(jq -c '.facts | [.vcpus, .vcpus_max, .max_memory_bytes, .memory_devices]' <<<"$out")" \
-	'[16,32,274877906944,[{"model":"virtio-mem","size_bytes":68719476736,"requested_bytes":17179869184,"node":0},{"model":"dimm","size_bytes":17179869184,"requested_bytes":null,"node":0}]]'
+	'[16,32,274877906944,[{"model":"virtio-mem","size_bytes":68719476736,"requested_bytes":17179869184,"current_bytes":null,"source_path":null,"node":0},{"model":"dimm","size_bytes":17179869184,"requested_bytes":null,"current_bytes":null,"source_path":null,"node":0}]]'
+out=$(decide nvdimm-pmem.xml)
+expect "nvdimm facts" "$(jq -c '[.facts.memory_bytes, .facts.memory_devices[0].source_path, (.explanation | test("nvdimm device 0 is the file /var/lib/libvirt/pmem/pmem-db-02.img"))]' <<<"$out")" \
+	'[103079215104,"/var/lib/libvirt/pmem/pmem-db-02.img",true]'
+out=$(decide balloon-inflated.xml)
+expect "inflated balloon" "$(jq -c '[.facts.balloon, .facts.current_memory_bytes, (.explanation | test("inflated to leave the guest 40 GiB of 64 GiB"))]' <<<"$out")" \
+	'[{"model":"virtio","autodeflate":false,"free_page_reporting":false},42949672960,true]'
+
+# the rule chain: every rule in order up to the one that decided
+out=$(decide m5-small-pages.xml)
+expect "rules" "$(jq -c '[.rules[] | .rule + ":" + .result]' <<<"$out")" \
+	'["kill-switch:pass","rollout:pass","domain-type:pass","override:pass","mode-fault:pass","postcopy:pass","smm:pass","overcommit:pass","balloon:pass","virtio-mem:pass","file-backed:pass","ksm:pass","mode-prepopulate:pass","min-vcpus:pass","min-memory:pass","hugepages:pass","eligible:decided"]'
+expect "overcommit rule" "$(jq -r '.rules[7].detail' <<<"$out")" \
+	"guests on small pages take 48 GiB of 112 GiB (0.43x): RAM 384 GiB - huge page pools 256 GiB - reserve 16 GiB, within the policy's 1.00x"
+expect "ksm stopped" "$(jq -r '.rules[11].detail' <<<"$out")" "KSM is not merging"
+
+# host facts that change decisions: KSM merging, the reserve, huge page pools
+jq '.ksm_running = true' "$HOST" >"$TMP/ksm.json"
+expect "KSM merging" "$(decide m5-small-pages.xml --host-facts "$TMP/ksm.json" | jq -r .reason)" ksm
+expect "KSM and huge pages" "$(decide nova-r5-2m-numa.xml --host-facts "$TMP/ksm.json" | jq -r .reason)" eligible
+jq '.reserved_bytes = 120259084288' "$HOST" >"$TMP/reserve.json"	# 112 GiB: nothing left for small pages
+expect "reserve" "$(decide m5-small-pages.xml --host-facts "$TMP/reserve.json" | jq -r .reason)" overcommit
+expect "reserve, huge pages" "$(decide nova-r5-2m-numa.xml --host-facts "$TMP/reserve.json" | jq -r .reason)" eligible
+jq '.hugepage_pools[0].pages = 16384 | .hugepage_pools[0].free = 0' "$HOST" >"$TMP/pool.json"	# a full 32 GiB 2M pool
+out=$(decide nova-r5-2m-numa.xml --host-facts "$TMP/pool.json")
+expect "pool too small" "$(jq -r .reason <<<"$out")" overcommit
+expect "pool explained" "$(jq -r .explanation <<<"$out")" \
+	"guests on 2 MiB pages take 64 GiB of that pool's 32 GiB (2.00x), above the policy's 1.00x"
+echo '{ "hugepage_pools": [ { "page_bytes": 3000, "pages": 1, "free": 2, "colour": 1 }, { "free": 1 } ], "ksm_running": 1 }' >"$TMP/badpool.json"
+"$CTL" decide --policy "$POL" --domain-xml "$EX/domains/tcg-guest.xml" --host-facts "$TMP/badpool.json" >/dev/null 2>"$TMP/e"
+expect "bad pools exit" $? 2
+for m in 'hugepage_pools\[0\]\.colour: unknown key "colour"' 'hugepage_pools\[0\]\.page_bytes: page size 3000 is not a power of two' \
+	 'hugepage_pools\[0\]\.free: more free pages (2) than pages (1)' 'hugepage_pools\[1\]: missing required key "page_bytes"' \
+	 'hugepage_pools\[1\]: missing required key "pages"' 'ksm_running: expected true or false'; do
+	grep -q "$m" "$TMP/e" && ok || bad "bad pools: no '$m' in: $(cat "$TMP/e")"
+done
 
 # migration context
 expect "post-copy" "$(decide nova-r5-2m-numa.xml --migration postcopy | jq -r .reason)" postcopy
@@ -134,31 +172,7 @@ expect "cap in a flavor file: exit" "$?" 2
 grep -q 'c.json: \$\.populate\.max_concurrent_guests: unknown key "max_concurrent_guests" (host-wide: set rollout.max_concurrent_guests in defaults.json)' "$TMP/e" &&
 	ok || bad "cap in a flavor file: $(cat "$TMP/e")"
 
-# status: what prepopd wrote, the last populate under its guest's row
-mkdir -p "$TMP/st"
-cat >"$TMP/st/status.json" <<'EOJ'
-{ "version": 1, "pid": 42, "uri": "qemu:///system", "connected": true, "status": "connected; 2 domains",
-  "policy": { "dir": "/etc/prepop/policy.d", "generation": 3, "reload_error": null },
-  "domains": [
-    { "name": "big", "uuid": "u1", "state": "settled", "decisions": 1, "mode": "prepopulate", "reason": "eligible",
-      "explanation": "x", "dry_run": false, "flavor": "memory-r5-x1", "error": null,
-      "populate": { "phase": "finished", "slices": 12, "leaves": 8192, "mapped_4k": 0, "mapped_2m": 8192,
-                    "mapped_1g": 0, "fault_calls": 8200, "max_hold_ns": 8250000, "max_kick_ns": 310000, "kicks": 40,
-                    "populate_ns": 90000000, "started": "2026-01-02T03:04:05.000Z",
-                    "finished": "2026-01-02T03:04:06.500Z", "stop": "done", "stop_detail": "all RAM mapped" } },
-    { "name": "small", "uuid": "u2", "state": "paused", "decisions": 0, "mode": null, "reason": null,
-      "explanation": null, "dry_run": false, "flavor": null, "error": null, "populate": null } ] }
-EOJ
-out=$("$CTL" status --state-dir "$TMP/st")
-expect "status exit" "$?" 0
-grep -qx '  populate: done: all RAM mapped, 12 slices, leaves 8192 (4k 0, 2m 8192, 1g 0), longest vCPU hold 8.25 ms, longest kick 0.31 ms, finished 2026-01-02T03:04:06.500Z' <<<"$out" &&
-	ok || bad "status populate line: $out"
-expect "status: a line per populate" "$(grep -c '^  populate:' <<<"$out")" 1
-grep -q '^small  *paused ' <<<"$out" && ok || bad "status paused row: $out"
-expect "status --json passes the file through" "$("$CTL" status --state-dir "$TMP/st" --json | jq -c '.domains[0].populate | [.max_hold_ns, .stop]')" '[8250000,"done"]'
-"$CTL" status --state-dir "$TMP/nonexistent" >/dev/null 2>"$TMP/e"
-expect "status without prepopd: exit" "$?" 1
-grep -q 'is prepopd running' "$TMP/e" && ok || bad "status without prepopd: $(cat "$TMP/e")"
+# status and the other commands that ask prepopd: tests/cli/test_ctl_online.sh
 
 echo "prepopctl: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

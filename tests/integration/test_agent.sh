@@ -5,6 +5,12 @@
 # policy on a bad reload, and survives a libvirtd restart with every domain
 # re-found.  Guests their owners pause stay paused and undecided until
 # their owners resume them: prepopd never pauses or resumes a guest.
+# Everything prepopctl asks goes through the control socket
+# (STATE_DIR/control): status, reload (a bad policy reported, the old one
+# kept), overrides (also of a guest not running yet), and who may ask (a
+# peer neither root nor in the control group is refused).  Then KVM guests
+# held by libvirt's test driver (this machine runs no KVM guest): explain of
+# an eligible guest and of an SMM guest, overrides that survive restarts.
 #   test_agent.sh PREPOPD PREPOPCTL SOURCE_DIR
 set -u
 if [ -z "${PP_IN_NS:-}" ]; then
@@ -16,10 +22,12 @@ T=$(mktemp -d /tmp/pp-agent-XXXXXX)
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+CTLGROUP=pp-ctltest$$	# the control group, for this test only
 cleanup() {
 	[ -n "${AGENT:-}" ] && kill "$AGENT" 2>/dev/null
 	for d in $(virsh -c qemu:///system list --name 2>/dev/null); do virsh -c qemu:///system destroy "$d" >/dev/null 2>&1; done
 	host_stop
+	getent group "$CTLGROUP" >/dev/null && groupdel "$CTLGROUP"
 }
 trap cleanup EXIT
 
@@ -48,7 +56,7 @@ expect_rc=$?
 [ $expect_rc -eq 2 ] && grep -q 'bad.conf: $.colour: unknown key "colour"' "$T/bad.err" && ok || bad "bad config: exit $expect_rc, $(cat "$T/bad.err")"
 
 # the shipped sample configuration, with command-line overrides
-"$PREPOPD" -c "$SRC/systemd/prepopd.conf" -u qemu:///system -p "$T/policy" -H "$T/host.json" -s "$STATE" -o 2>"$T/agent.log" &
+"$PREPOPD" -c "$SRC/systemd/prepopd.conf" -u qemu:///system -p "$T/policy" -H "$T/host.json" -s "$STATE" -L "$T/lib" -o 2>"$T/agent.log" &
 AGENT=$!
 wait_for '.connected' && ok || bad "agent never connected: $(cat "$T/agent.log")"
 expect() { if [ "$2" == "$3" ]; then ok; else bad "$1: got '$2', want '$3'"; fi; }
@@ -111,11 +119,62 @@ grep -q 'zz-broken.json: $.mode: unknown mode "sometimes"' <<<"$(st | jq -r .pol
 expect "old policy still decides" "$(dom d1 .reason)" '"disabled"'
 grep -q 'unknown mode "sometimes"' "$T/agent.log" && ok || bad "reload error not logged"
 grep -q "policy reload FAILED" <<<"$("$CTL" status --state-dir "$STATE")" && ok || bad "text status does not show the failed reload"
+# ... and so does prepopctl reload, error by error, exit 2, the old policy kept
+"$CTL" reload --state-dir "$STATE" >"$T/o" 2>"$T/e"
+expect "reload of a bad policy: exit" $? 2
+grep -q 'zz-broken.json: $.mode: unknown mode "sometimes"' "$T/e" && ok || bad "prepopctl reload errors: $(cat "$T/e")"
+grep -q 'generation 2 stays in force' "$T/e" && ok || bad "prepopctl reload summary: $(cat "$T/e")"
+expect "reload --json" "$("$CTL" reload --state-dir "$STATE" --json 2>/dev/null | jq -c '[.ok, .code, .generation, (.errors | length), .errors[0].file != null]')" '[false,"invalid-policy",2,1,true]'
+expect "generation still kept" "$(st | jq .policy.generation)" 2
+expect "old policy still decides after prepopctl reload" "$(dom d1 .reason)" '"disabled"'
 rm "$T/policy/zz-broken.json"
 jq '.rollout.enabled = true' "$T/policy/defaults.json" >"$T/d.json" && mv "$T/d.json" "$T/policy/defaults.json"
-kill -HUP $AGENT
+"$CTL" reload --state-dir "$STATE" >"$T/o" 2>"$T/e"
+expect "good reload through prepopctl: exit" $? 0
+grep -q 'generation 3 in force' "$T/o" && ok || bad "prepopctl reload output: $(cat "$T/o" "$T/e")"
 wait_for '.policy.generation == 3 and .policy.reload_error == null' && ok || bad "good reload after a bad one"
 wait_for '.domains[] | select(.name == "d1") | .reason == "not-kvm"' && ok || bad "re-decided after the fix"
+
+# explain of a TCG guest: the chain stops at the domain type
+out=$("$CTL" explain d1 --state-dir "$STATE" --json)
+expect "explain d1: exit" $? 0
+expect "explain d1" "$(jq -c '[.decision.mode, .decision.reason, .decision.rules[-1].rule, .decision.rules[-1].result, .facts.domain_type, .status.state, .acts]' <<<"$out")" \
+	'["fault","not-kvm","domain-type","decided","qemu","settled","fault"]'
+"$CTL" explain nosuch --state-dir "$STATE" >/dev/null 2>"$T/e"
+expect "explain of an unknown domain: exit" $? 2
+grep -q 'no running domain "nosuch"' "$T/e" && ok || bad "explain nosuch: $(cat "$T/e")"
+
+# an override of a guest not running yet: kept, shown once it runs
+guest_xml d4 >"$T/d4.xml"
+$V define "$T/d4.xml" >/dev/null || bad "virsh define d4"
+out=$("$CTL" fault d4 --state-dir "$STATE")
+expect "override of a defined guest: exit" $? 0
+grep -q 'd4: not running: applies once it starts' <<<"$out" && ok || bad "fault d4: $out"
+$V start d4 >/dev/null || bad "virsh start d4"
+wait_for '.domains[] | select(.name == "d4") | .state == "settled" and .override == "fault"' && ok ||
+	bad "d4's override not shown once it runs: $(dom d4 .)"
+expect "overrides file" "$(jq -c '[.overrides[] | [.name, .mode]]' "$T/lib/overrides.json")" '[["d4","fault"]]'
+"$CTL" auto d4 --state-dir "$STATE" >/dev/null && ok || bad "auto d4"
+wait_for '.domains[] | select(.name == "d4") | .override == null' && ok || bad "d4's override not cleared: $(dom d4 .)"
+expect "overrides file after auto" "$(jq -c '.overrides' "$T/lib/overrides.json")" '[]'
+$V destroy d4 >/dev/null; $V undefine d4 >/dev/null
+"$CTL" populate nosuch --state-dir "$STATE" >/dev/null 2>"$T/e"
+expect "override of an unknown domain: exit" $? 2
+
+# who may ask: root, or the control group; nobody else
+expect "socket mode (no control group on this host)" "$(stat -c %a "$STATE/control")" 600
+chmod 755 "$T" "$STATE"
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" status --state-dir "$STATE" >/dev/null 2>"$T/e"
+expect "nobody, by the socket's mode: exit" $? 3
+grep -q 'permission denied' "$T/e" && ok || bad "nobody refused: $(cat "$T/e")"
+# a socket whose mode lets anyone connect: prepopd checks the peer itself
+chmod 666 "$STATE/control"
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" status --state-dir "$STATE" >/dev/null 2>"$T/e"
+expect "nobody, by its credentials: exit" $? 3
+grep -q 'permission denied: only root may use it (group "prepop" does not exist)' "$T/e" && ok || bad "peer check: $(cat "$T/e")"
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" fault d1 --state-dir "$STATE" >/dev/null 2>&1
+expect "nobody cannot set an override" "$(dom d1 .override)" null
+grep -q 'control: refused pid' "$T/agent.log" && ok || bad "refusal not logged"
 
 # libvirtd restarts: the agent reconnects and re-finds d1 (QEMU outlives libvirtd)
 host_restart || bad "libvirtd restart"
@@ -156,6 +215,98 @@ $V resume d2 >/dev/null
 wait_for '.domains[] | select(.name == "d2") | .state == "settled" and .decisions == 1' && ok ||
 	bad "d2 not decided once resumed: $(dom d2 .)"
 kill -TERM $AGENT; wait $AGENT; AGENT=
+[ -e "$STATE/control" ] && bad "control socket left behind" || ok
+
+# the control group: its members may ask (primary or supplementary group)
+groupadd -r "$CTLGROUP" || bad "groupadd"
+echo "{ \"control_group\": \"$CTLGROUP\" }" >"$T/group.conf"
+"$PREPOPD" -c "$T/group.conf" -u qemu:///system -p "$T/policy" -H "$T/host.json" -s "$STATE" -L "$T/lib" -o 2>"$T/agent3.log" &
+AGENT=$!
+wait_for '.connected' && ok || bad "agent with a control group: $(cat "$T/agent3.log")"
+expect "socket mode and group" "$(stat -c '%a %G' "$STATE/control")" "660 $CTLGROUP"
+setpriv --reuid=nobody --regid=nogroup --groups="$CTLGROUP" "$CTL" status --state-dir "$STATE" >/dev/null 2>"$T/e"
+expect "a member of the control group may ask" $? 0
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" status --state-dir "$STATE" >/dev/null 2>&1
+expect "a non-member may not" $? 3
+chmod 666 "$STATE/control"
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$CTL" status --state-dir "$STATE" >/dev/null 2>"$T/e"
+expect "a non-member may not, by its credentials" $? 3
+grep -q "permission denied: uid 65534 is neither root nor in group \"$CTLGROUP\"" "$T/e" && ok || bad "peer check with a group: $(cat "$T/e")"
+kill -TERM $AGENT; wait $AGENT; AGENT=
+
+# KVM guests (libvirt's test driver; QEMU cannot run one here): explain of an
+# eligible guest and of an SMM guest; overrides kept across restarts
+big_uuid=6f0c4a3e-0000-4000-8000-00000000b161
+cat >"$T/node.xml" <<EOX
+<node>
+<domain type='kvm'><name>big1</name><uuid>$big_uuid</uuid><memory unit='GiB'>16</memory><vcpu>16</vcpu>
+  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os><features><smm state='off'/></features>
+  <devices><memballoon model='none'/></devices></domain>
+<domain type='kvm'><name>smm1</name><uuid>6f0c4a3e-0000-4000-8000-0000000005a1</uuid><memory unit='GiB'>16</memory><vcpu>16</vcpu>
+  <os><type arch='x86_64' machine='pc-q35-7.2'>hvm</type></os><features><smm state='on'/></features>
+  <devices><memballoon model='none'/></devices></domain>
+</node>
+EOX
+KST=$T/kvm-state
+echo '{ "host_id": "test-host-1", "groups": ["canary"], "mem_total_bytes": 274877906944 }' >"$T/kvm-host.json"
+start_kvm() {
+	"$PREPOPD" -u "test://$T/node.xml" -p "$T/policy" -H "$T/kvm-host.json" -s "$KST" -L "$T/kvm-lib" -o 2>>"$T/agent-kvm.log" &
+	AGENT=$!
+	STATE=$KST wait_for '.connected and (.domains | length) == 2 and ([.domains[] | select(.state == "settled")] | length) == 2'
+}
+kst() { "$CTL" status --state-dir "$KST" --json 2>/dev/null; }
+kdom() { kst | jq -c ".domains[] | select(.name == \"$1\") | $2"; }
+start_kvm && ok || bad "agent on the test driver: $(cat "$T/agent-kvm.log")"
+out=$("$CTL" explain big1 --state-dir "$KST" --json)
+expect "explain big1: exit" $? 0
+expect "explain big1: outcome" "$(jq -c '[.decision.mode, .decision.reason, .decision.rules[-1].rule, .decision.rules[-1].result, .acts, .override]' <<<"$out")" \
+	'["prepopulate","eligible","eligible","decided","observe-only",null]'
+expect "explain big1: every rule before passed" "$(jq '[.decision.rules[:-1][] | select(.result != "pass")] | length' <<<"$out")" 0
+expect "explain big1: the chain in order" "$(jq -c '[.decision.rules[] | .rule] | .[:4]' <<<"$out")" '["kill-switch","rollout","domain-type","override"]'
+expect "explain big1: inputs" "$(jq -c '[.facts.vcpus, .facts.memory_bytes, .facts.smm_state, .host.host_id, .policy.generation, .decision.policy.file, .migration]' <<<"$out")" \
+	"[16,17179869184,\"off\",\"test-host-1\",1,\"$T/policy/defaults.json\",\"none\"]"
+out=$("$CTL" explain smm1 --state-dir "$KST" --json)
+expect "explain smm1: outcome" "$(jq -c '[.decision.mode, .decision.reason, .decision.rules[-1].rule, .decision.rules[-1].result, .facts.smm_state, .status.reason]' <<<"$out")" \
+	'["fault","smm","smm","decided","on","smm"]'
+"$CTL" explain big1 --state-dir "$KST" >"$T/explain-big1.txt"
+"$CTL" explain smm1 --state-dir "$KST" >"$T/explain-smm1.txt"
+grep -q '^outcome:   prepopulate (eligible): 16 vCPUs and 16 GiB' "$T/explain-big1.txt" && ok || bad "explain big1 text: $(cat "$T/explain-big1.txt")"
+grep -qE '^ +[0-9]+\. smm +decided ' "$T/explain-smm1.txt" && ok || bad "explain smm1 text: $(cat "$T/explain-smm1.txt")"
+# overrides: fault on the eligible guest, populate on the SMM guest (whose fallback still wins)
+"$CTL" fault big1 --state-dir "$KST" >/dev/null && ok || bad "fault big1"
+"$CTL" populate smm1 --state-dir "$KST" >/dev/null && ok || bad "populate smm1"
+expect "overrides in force" "$(kst | jq -c '[.domains[] | [.name, .override, .reason]] | sort')" \
+	'[["big1","fault","override-fault"],["smm1","prepopulate","smm"]]'
+# ... across a restart of prepopd
+kill -TERM $AGENT; wait $AGENT; AGENT=
+start_kvm && ok || bad "agent on the test driver, restarted"
+expect "overrides kept across a restart" "$(kst | jq -c '[.domains[] | [.name, .override, .reason]] | sort')" \
+	'[["big1","fault","override-fault"],["smm1","prepopulate","smm"]]'
+out=$("$CTL" explain big1 --state-dir "$KST" --json)
+expect "explain shows the override" "$(jq -c '[.override.mode, .facts.override, .decision.rules[-1].rule, .decision.reason]' <<<"$out")" \
+	'["fault","fault","override","override-fault"]'
+grep -q "^override:  fault, set .* by the operator" <<<"$("$CTL" explain big1 --state-dir "$KST")" && ok || bad "explain text shows no override"
+"$CTL" auto big1 --state-dir "$KST" >/dev/null && ok || bad "auto big1"
+expect "auto: the policy decides" "$(kdom big1 '[.override, .reason]')" '[null,"eligible"]'
+kill -TERM $AGENT; wait $AGENT; AGENT=
+start_kvm && ok || bad "agent on the test driver, restarted again"
+expect "cleared override stays cleared" "$(kst | jq -c '[.domains[] | [.name, .override, .reason]] | sort')" \
+	'[["big1",null,"eligible"],["smm1","prepopulate","smm"]]'
+# an overcommitted host (host facts: 24 GiB; the two guests: 32 GiB): the
+# first decisions after a start already weigh every running guest
+kill -TERM $AGENT; wait $AGENT; AGENT=
+echo '{ "host_id": "test-host-1", "groups": ["canary"], "mem_total_bytes": 25769803776 }' >"$T/kvm-host.json"
+start_kvm && ok || bad "agent on the test driver, overcommitted"
+out=$("$CTL" explain big1 --state-dir "$KST" --json)
+expect "explain on an overcommitted host" "$(jq -c '[.decision.mode, .decision.reason, .decision.rules[-1].rule, .host.mem_total_bytes, .host.guest_memory_bytes]' <<<"$out")" \
+	'["fault","overcommit","overcommit",25769803776,34359738368]'
+"$CTL" explain big1 --state-dir "$KST" >"$T/explain-overcommit.txt"
+# a broken overrides file: prepopd refuses to start, naming it
+kill -TERM $AGENT; wait $AGENT; AGENT=
+echo '{ "version": 1, "overrides": [ { "uuid": "x" } ] }' >"$T/kvm-lib/overrides.json"
+"$PREPOPD" -u "test://$T/node.xml" -p "$T/policy" -H "$T/kvm-host.json" -s "$KST" -L "$T/kvm-lib" -o 2>"$T/e"
+expect "broken overrides file: exit" $? 1
+grep -q 'overrides.json: $.overrides\[0\]: expected uuid, name and mode' "$T/e" && ok || bad "broken overrides: $(cat "$T/e")"
 
 # prepopd never pauses or resumes a guest: it does not even link the calls
 # (unless PREPOPD is a wrapper script, as test_syscalls.sh passes)

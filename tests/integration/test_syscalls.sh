@@ -35,7 +35,7 @@ cmake -S "$SRC" -B "$OUT" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPREPOP_TESTS=OFF >
 mkdir -p "$T/traces" "$T/pids"
 cat >"$T/prepopd" <<EOF
 #!/usr/bin/env bash
-strace -f -qq -c -o "$T/traces/\$\$" -- "$OUT/agent/prepopd" "\$@" &
+strace -f -qq -c -o "$T/traces/\$\$" -- "$OUT/prepopd/prepopd" "\$@" &
 S=\$!
 echo \$S >"$T/pids/\$\$"
 fwd() { local c; c=\$(pgrep -P \$S) && kill -\$1 \$c; }
@@ -61,7 +61,7 @@ reap() {
 trap reap EXIT
 
 for t in test_agent test_migration; do
-	if bash "$SRC/tests/integration/$t.sh" "$T/prepopd" "$OUT/agent/prepopctl" "$SRC" >"$T/$t.log" 2>&1; then
+	if bash "$SRC/tests/integration/$t.sh" "$T/prepopd" "$OUT/ctl/prepopctl" "$SRC" >"$T/$t.log" 2>&1; then
 		ok
 	else
 		bad "$t under strace: $(grep -E '^FAIL' "$T/$t.log" | head -3 | tr '\n' ' ')"

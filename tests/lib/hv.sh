@@ -131,8 +131,8 @@ hv_userland() {
 			>"$out/build-$v.log" 2>&1 || { tail -n 30 "$out/build-$v.log"; return 1; }
 	done
 	rm -rf "$ov" && mkdir -p "$ov/prepop/modules" "$ov/prepop/guest" "$ov/prepop/asan" "$ov/usr/lib/x86_64-linux-gnu"
-	install -m 755 "$out/build-release/agent/prepopd" "$out/build-release/agent/prepopctl" "$ov/prepop/"
-	install -m 755 "$out/build-asan/agent/prepopd" "$ov/prepop/asan/"
+	install -m 755 "$out/build-release/prepopd/prepopd" "$out/build-release/ctl/prepopctl" "$ov/prepop/"
+	install -m 755 "$out/build-asan/prepopd/prepopd" "$ov/prepop/asan/"
 	# the sanitizers' runtimes, from the gcc that built it (the same Debian 12 libc)
 	for lib in libasan.so.8 libubsan.so.1; do
 		cp "$(readlink -f "$(gcc -print-file-name=$lib)")" "$ov/usr/lib/x86_64-linux-gnu/$lib" || return 1

@@ -49,8 +49,8 @@ if ! pk_make "$OUT/kmod" >"$OUT/kmod-build.log" 2>&1; then
 fi
 
 CFLAGS="-std=gnu11 -O2 -Wall -Wextra -Werror -I$SRC/kmod/include/uapi"
-gcc $CFLAGS -static -I"$SRC/agent" -o "$OUT/vmm" "$SRC/tests/testbed/scenarios.c" "$SRC/tests/testbed/hold.c" \
-	"$SRC/tests/testbed/kvmtest.c" "$SRC/agent/qemu.c" -lpthread
+gcc $CFLAGS -static -I"$SRC/prepopd" -o "$OUT/vmm" "$SRC/tests/testbed/scenarios.c" "$SRC/tests/testbed/hold.c" \
+	"$SRC/tests/testbed/kvmtest.c" "$SRC/prepopd/qemu.c" -lpthread
 gcc $CFLAGS -static -o "$OUT/bench" "$SRC/bench/kvm_bench.c" "$SRC/tests/testbed/kvmtest.c" -I"$SRC/tests/testbed" -lpthread
 
 IR=$OUT/initramfs

@@ -123,6 +123,55 @@ static void test_virtio_mem(void **state)
 	pp_domain_free(&d);
 }
 
+/* The facts the virtio-mem, file-backed and KSM fallbacks read. */
+static void test_memory_backing_facts(void **state)
+{
+	struct pp_errs errs = { 0 };
+	struct pp_domain d;
+
+	(void)state;
+	tu_domain("nvdimm-pmem.xml", &d);
+	assert_int_equal(d.memory_bytes, 96 * GiB);
+	assert_int_equal(d.n_memdevs, 1);
+	assert_string_equal(d.memdevs[0].model, "nvdimm");
+	assert_string_equal(d.memdevs[0].source_path, "/var/lib/libvirt/pmem/pmem-db-02.img");
+	assert_false(d.memdevs[0].has_current);
+	assert_false(d.nosharepages);
+	assert_null(d.mem_source);
+	pp_domain_free(&d);
+
+	tu_domain("balloon-inflated.xml", &d);
+	assert_int_equal(d.current_memory_bytes, 40 * GiB);
+	assert_true(d.balloon);
+	assert_false(d.balloon_autodeflate || d.balloon_free_page_reporting);
+	pp_domain_free(&d);
+
+	/* a live XML: virtio-mem's <current>, file-backed RAM, <nosharepages/> */
+	assert_int_equal(tu_domain_str(
+		"<domain type='kvm'><name>n</name><memory unit='GiB'>20</memory>"
+		"<memoryBacking><nosharepages/><source type='file'/><access mode='shared'/></memoryBacking>"
+		"<devices><memory model='virtio-mem'><target><size unit='GiB'>4</size><node>0</node>"
+		"<block unit='MiB'>2</block><requested unit='GiB'>4</requested>"
+		"<current unit='MiB'>1024</current></target></memory>"
+		"<memory model='virtio-pmem' access='shared'><source><path>/srv/pmem0</path></source>"
+		"<target><size unit='GiB'>1</size></target></memory></devices></domain>", &d, &errs), 0);
+	assert_true(d.nosharepages);
+	assert_string_equal(d.mem_source, "file");
+	assert_string_equal(d.mem_access, "shared");
+	assert_true(d.memdevs[0].has_current);
+	assert_int_equal(d.memdevs[0].current_bytes, GiB);
+	assert_int_equal(d.memdevs[0].requested_bytes, 4 * GiB);
+	assert_null(d.memdevs[0].source_path);
+	assert_string_equal(d.memdevs[1].source_path, "/srv/pmem0");
+	pp_domain_free(&d);
+	assert_int_equal(tu_domain_str(
+		"<domain type='kvm'><name>n</name><memory>1048576</memory><devices><memory model='virtio-mem'>"
+		"<target><size>1048576</size><current unit='parsecs'>1</current></target></memory></devices></domain>",
+		&d, &errs), -1);
+	assert_true(tu_has_err(&errs, NULL, "/domain/devices/memory[1]/target/current", "unknown unit"));
+	pp_errs_free(&errs);
+}
+
 static void test_tcg_and_defaults(void **state)
 {
 	struct pp_domain d;
@@ -238,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_small_fpr_balloon),
 		cmocka_unit_test(test_secure_boot_and_smm),
 		cmocka_unit_test(test_virtio_mem),
+		cmocka_unit_test(test_memory_backing_facts),
 		cmocka_unit_test(test_tcg_and_defaults),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_all_errors_at_once),

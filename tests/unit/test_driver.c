@@ -7,6 +7,7 @@
  * order are observed from inside the calls.
  */
 #include <errno.h>
+#include <event2/event.h>
 #include <event2/thread.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -15,8 +16,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "driver.h"
 #include "linux/kvm_prepop.h"
+#include "module.h"
+#include "prepop/policy.h"
 #include "probe.h"
 #include "testutil.h"
 
@@ -24,9 +27,17 @@
 #define RAM (1ull << 30)
 #define CEILING_NS 100000000ull	/* the module's hold ceiling: 100 ms */
 
-static struct agent a;
-static struct pp_policy pol;
-static struct adom *doms[NDOM];
+static struct event_base *base;
+static struct module mod;
+static struct driver *drv;
+static virConnectPtr conn;	/* libvirt's test driver: slices hold a reference */
+
+/* the driver's owner, as domains.c is: a record per guest */
+struct tdom {
+	char uuid[VIR_UUID_STRING_BUFLEN];
+	struct pop_stats last;	/* what the reports and cancels left */
+};
+static struct tdom *doms[NDOM];
 static int job_fds[NDOM];	/* the fd each guest's latest job was given */
 
 /* what the fake module and libvirt do, and what they saw */
@@ -43,10 +54,13 @@ static int verdict_op;
 static unsigned probe_sleep_ms;
 static int probes;
 
-/* what dom_populate_ended was told */
+/* what the driver reported */
 static int ended[NDOM];
 static enum pop_stop ended_why[NDOM];
-static int free_on_end = -1;	/* dom_populate_ended frees this domain */
+static int late_any;
+static int progress, threads_back, calls_reported;
+static uint64_t call_2m;	/* leaves the successful calls reported, one by one */
+static int free_on_end = -1;	/* the owner forgets this guest when told it ended */
 
 static int dom_index(const char *uuid)
 {
@@ -64,9 +78,9 @@ static int fd_index(int fd)
 	return -1;
 }
 
-static void fake_probe(virConnectPtr conn, const char *uuid, struct probe *p)
+static void fake_probe(virConnectPtr c, const char *uuid, struct probe *p)
 {
-	(void)conn;
+	(void)c;
 	(void)uuid;
 	if (probe_sleep_ms)
 		usleep(probe_sleep_ms * 1000);
@@ -115,43 +129,71 @@ static int fake_populate(int dev_fd, struct kvm_prepop_populate *arg)
 
 static const struct driver_ops fake = { fake_probe, fake_populate };
 
-/* --- what prepopd's other files provide */
-struct adom *dom_find(struct agent *ag, const char *uuid)
-{
-	int i = dom_index(uuid);
-
-	(void)ag;
-	return i < 0 ? NULL : doms[i];
-}
-
-void status_write(struct agent *ag)
-{
-	(void)ag;
-}
-
-void agent_thread_ended(struct agent *ag)
-{
-	ag->threads--;
-}
-
 static void free_dom(int i)
 {
-	free(doms[i]->name);
 	free(doms[i]);
 	doms[i] = NULL;
 }
 
-void dom_populate_ended(struct agent *ag, struct adom *d, enum pop_stop why)
+/* The one callback: what domains.c does with it, recorded. */
+static void report(void *arg, const struct driver_report *r)
 {
-	int i = dom_index(d->uuid);
+	const struct pop_stats *st = r->st;
+	int i = r->uuid ? dom_index(r->uuid) : -1;
 
-	(void)ag;
-	assert_true(i >= 0);
-	assert_null(d->job);
-	ended[i]++;
-	ended_why[i] = why;
-	if (i == free_on_end)
-		free_dom(i);
+	assert_ptr_equal(arg, &mod);
+	switch (r->what) {
+	case DN_THREAD_BACK:
+		assert_null(r->uuid);
+		assert_null(st);
+		threads_back++;
+		return;
+	case DN_CALL:	/* every call, a cancelled job's too: its own figures */
+		assert_non_null(r->call);
+		assert_true(st->slices >= 1);
+		calls_reported++;
+		if (!r->result)
+			call_2m += r->call->mapped_2m;
+		return;
+	case DN_PROGRESS:
+		assert_true(i >= 0);
+		progress++;
+		return;
+	case DN_LATE:	/* for a guest forgotten meanwhile too */
+		late_any++;
+		if (i >= 0 && doms[i]->last.id == st->id)
+			doms[i]->last = *st;
+		return;
+	case DN_ENDED:
+		assert_true(i >= 0);
+		/* the job is gone when its end is reported */
+		assert_null(driver_stats(drv, r->uuid));
+		ended[i]++;
+		ended_why[i] = st->stop;
+		doms[i]->last = *st;
+		if (i == free_on_end)
+			free_dom(i);
+		return;
+	}
+	fail_msg("unknown report %d", r->what);
+}
+
+/* what domains.c shows: the populate in progress, else the last */
+static const struct pop_stats *stats(int i)
+{
+	const struct pop_stats *s = driver_stats(drv, doms[i]->uuid);
+
+	return s ? s : doms[i]->last.id ? &doms[i]->last : NULL;
+}
+
+static bool cancel(int i, enum pop_stop why, const char *detail)
+{
+	struct pop_stats last;
+
+	if (!driver_cancel(drv, doms[i]->uuid, why, detail, &last))
+		return false;
+	doms[i]->last = last;
+	return true;
 }
 
 /* --- helpers */
@@ -179,9 +221,9 @@ static void run_until(int (*cond)(void), unsigned ms, const char *what)
 	for (unsigned t = 0; !cond(); t++) {
 		if (t > ms)
 			fail_msg("timed out waiting for %s (threads %u, running %u, queued %u, calls %d, probes %d, permits %d)",
-				 what, a.threads, driver_running(&a), driver_queued(&a), calls(),
+				 what, driver_threads(drv), driver_running(drv), driver_queued(drv), calls(),
 				 probes, permits);
-		event_base_loop(a.base, EVLOOP_NONBLOCK);
+		event_base_loop(base, EVLOOP_NONBLOCK);
 		usleep(1000);
 	}
 }
@@ -190,14 +232,22 @@ static void run_until(int (*cond)(void), unsigned ms, const char *what)
 static void run_for(unsigned ms)
 {
 	for (unsigned t = 0; t < ms; t++) {
-		event_base_loop(a.base, EVLOOP_NONBLOCK);
+		event_base_loop(base, EVLOOP_NONBLOCK);
 		usleep(1000);
 	}
 }
 
 static int want_calls;
 static int have_calls(void) { return calls() >= want_calls; }
-static int idle(void) { return a.threads == 0 && a.jobs == NULL; }
+static int idle(void)
+{
+	if (driver_threads(drv))
+		return 0;
+	for (int i = 0; i < NDOM; i++)
+		if (doms[i] && driver_stats(drv, doms[i]->uuid))
+			return 0;
+	return 1;
+}
 
 static struct pp_params params(unsigned slice_ms, unsigned gap_ms, unsigned total_ms)
 {
@@ -216,29 +266,28 @@ static void start(int i, unsigned delay_ms, const struct pp_params *p)
 	/* the driver takes the fd over; its number tells whose a call is */
 	job_fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	assert_true(job_fds[i] >= 0);
-	assert_int_equal(driver_start(&a, doms[i], job_fds[i], p, delay_ms), 0);
+	assert_int_equal(driver_start(drv, doms[i]->uuid, "guest", job_fds[i], p, delay_ms), 0);
 }
 
 static int setup(void **state)
 {
 	(void)state;
-	memset(&pol, 0, sizeof(pol));
-	pol.rollout.max_concurrent_guests = 2;
-	a.policy = &pol;
-	a.connected = true;
-	module_init(&a.mod);
-	a.mod.usable = true;
-	a.mod.hold_ceiling_ns = CEILING_NS;
-	a.mod.fd = -1;
+	module_init(&mod);
+	mod.usable = true;
+	mod.hold_ceiling_ns = CEILING_NS;
+	mod.fd = -1;
 	driver_set_ops(&fake);
+	drv = driver_new(base, &mod, report, &mod);
+	driver_set_cap(drv, 2);
+	driver_set_conn(drv, conn);
 	for (int i = 0; i < NDOM; i++) {
 		doms[i] = calloc(1, sizeof(*doms[i]));
 		snprintf(doms[i]->uuid, sizeof(doms[i]->uuid), "00000000-0000-0000-0000-00000000000%d", i);
-		doms[i]->name = strdup("guest");
-		doms[i]->agent = &a;
 		ended[i] = 0;
 		ended_why[i] = POP_NONE;
 	}
+	progress = threads_back = late_any = calls_reported = 0;
+	call_2m = 0;
 	permits = inside = max_inside = n_entered = fail_next = 0;
 	verdict = PV_RUNNING;
 	verdict_op = 0;
@@ -256,9 +305,12 @@ static int teardown(void **state)
 	run_until(idle, 5000, "the driver to go idle");
 	for (int i = 0; i < NDOM; i++)
 		if (doms[i]) {
-			driver_cancel(doms[i], POP_STOPPED, "test over");
+			cancel(i, POP_STOPPED, "test over");
 			free_dom(i);
 		}
+	run_until(idle, 5000, "the driver to go idle");
+	driver_free(drv);
+	drv = NULL;
 	return 0;
 }
 
@@ -280,7 +332,7 @@ static void test_done_figures_and_budget(void **state)
 	assert_int_equal(last_arg.budget_ns, CEILING_NS / 2);
 	assert_int_equal(last_arg.max_threads, 3);
 	assert_int_equal(last_arg.size, sizeof(struct kvm_prepop_populate));
-	s = driver_stats(doms[0]);
+	s = stats(0);
 	assert_non_null(s);
 	assert_int_equal(s->slices, 4);
 	assert_int_equal(s->mapped_2m, 4 * (step >> 21));
@@ -291,7 +343,11 @@ static void test_done_figures_and_budget(void **state)
 	assert_int_equal(s->stop, POP_DONE);
 	assert_int_equal(s->phase, PH_FINISHED);
 	assert_true(s->finished.tv_sec > 0 && s->started.tv_sec > 0);
-	assert_int_equal(a.pop_running, 0);
+	assert_int_equal(driver_running(drv), 0);
+	assert_int_equal(threads_back, 4);	/* one thread a slice, each reported back */
+	assert_int_equal(calls_reported, 4);	/* each call, with its own figures */
+	assert_int_equal(call_2m, s->mapped_2m);
+	assert_true(progress >= 2);	/* queued, running */
 }
 
 static void test_slice_under_ceiling_kept(void **state)
@@ -314,14 +370,15 @@ static void test_destroy_during_slice(void **state)
 	start(0, 0, &p);
 	want_calls = 1;
 	run_until(have_calls, 5000, "the first slice");
-	driver_cancel(doms[0], POP_STOPPED, "the guest stopped or left");
-	assert_null(doms[0]->job);
+	assert_true(cancel(0, POP_STOPPED, "the guest stopped or left"));
+	assert_null(driver_stats(drv, doms[0]->uuid));
 	free_dom(0);	/* what dom_forget does */
 	release(1);
 	run_until(idle, 5000, "the slice in flight to land");
 	assert_int_equal(calls(), 1);
 	assert_int_equal(ended[0], 0);	/* nothing reported for a forgotten guest */
-	assert_int_equal(a.pop_running, 0);
+	assert_int_equal(late_any, 1);	/* but its slice's landing, by uuid alone */
+	assert_int_equal(driver_running(drv), 0);
 }
 
 /* virsh suspend during a slice: that slice completes, no other starts */
@@ -334,8 +391,8 @@ static void test_pause_during_slice(void **state)
 	start(0, 0, &p);
 	want_calls = 1;
 	run_until(have_calls, 5000, "the first slice");
-	driver_cancel(doms[0], POP_PAUSED, "its owner paused it");
-	s = driver_stats(doms[0]);
+	assert_true(cancel(0, POP_PAUSED, "its owner paused it"));
+	s = stats(0);
 	assert_int_equal(s->stop, POP_PAUSED);
 	assert_int_equal(s->slices, 0);
 	release(5);
@@ -343,8 +400,9 @@ static void test_pause_during_slice(void **state)
 	run_for(50);
 	assert_int_equal(calls(), 1);
 	assert_int_equal(ended[0], 0);
+	assert_int_equal(calls_reported, 1);	/* a cancelled job's call counts too */
 	/* the landed slice's figures go to the record, the reason stays */
-	s = driver_stats(doms[0]);
+	s = stats(0);
 	assert_int_equal(s->slices, 1);
 	assert_int_equal(s->mapped_2m, step >> 21);
 	assert_int_equal(s->stop, POP_PAUSED);
@@ -382,7 +440,7 @@ static void test_probe_finds_job(void **state)
 	start(1, 0, &p);
 	run_until(idle, 5000, "the populate to stop");
 	assert_int_equal(ended_why[1], POP_JOB);
-	assert_string_equal(driver_stats(doms[1])->detail, "fake verdict job");
+	assert_string_equal(stats(1)->detail, "fake verdict job");
 	assert_int_equal(calls(), 0);
 }
 
@@ -397,7 +455,7 @@ static void test_probe_asks_again(void **state)
 	start(0, 0, &p);
 	run_for(100);
 	assert_int_equal(calls(), 0);
-	assert_non_null(doms[0]->job);
+	assert_non_null(driver_stats(drv, doms[0]->uuid));
 	verdict = PV_RUNNING;
 	release(1);
 	run_until(idle, 5000, "the populate");
@@ -419,9 +477,9 @@ static void test_cap_and_fifo(void **state)
 	run_until(two_calls, 5000, "two populates");
 	run_for(50);
 	assert_int_equal(calls(), 2);
-	assert_int_equal(driver_running(&a), 2);
-	assert_int_equal(driver_queued(&a), 2);
-	assert_int_equal(driver_stats(doms[3])->phase, PH_QUEUED);
+	assert_int_equal(driver_running(drv), 2);
+	assert_int_equal(driver_queued(drv), 2);
+	assert_int_equal(stats(3)->phase, PH_QUEUED);
 	release(1);
 	want_calls = 3;
 	run_until(have_calls, 5000, "the third");
@@ -442,14 +500,13 @@ static void test_reschedule(void **state)
 	struct pp_params p = params(50, 1, 60000);
 
 	(void)state;
-	pol.rollout.max_concurrent_guests = 1;
+	driver_set_cap(drv, 1);
 	step = RAM;
 	start(0, 0, &p);
 	start(1, 5, &p);
 	run_for(60);
 	assert_int_equal(calls(), 1);
-	pol.rollout.max_concurrent_guests = 2;
-	driver_reschedule(&a);
+	driver_set_cap(drv, 2);
 	run_until(two_calls, 5000, "the second after the reschedule");
 	release(2);
 	run_until(idle, 5000, "both to finish");
@@ -465,7 +522,7 @@ static void test_new_job_waits_for_old_slice(void **state)
 	start(0, 0, &p);
 	want_calls = 1;
 	run_until(have_calls, 5000, "the first slice");
-	driver_cancel(doms[0], POP_PAUSED, "its owner paused it");
+	assert_true(cancel(0, POP_PAUSED, "its owner paused it"));
 	start(0, 0, &p);	/* resumed: decided again */
 	run_for(60);
 	assert_int_equal(calls(), 1);
@@ -488,7 +545,7 @@ static void test_total_budget(void **state)
 	run_until(idle, 5000, "the budget to run out");
 	assert_int_equal(calls(), 1);
 	assert_int_equal(ended_why[0], POP_BUDGET);
-	assert_int_equal(driver_stats(doms[0])->slices, 1);
+	assert_int_equal(stats(0)->slices, 1);
 }
 
 static void test_retries_and_errors(void **state)
@@ -503,21 +560,28 @@ static void test_retries_and_errors(void **state)
 	run_until(idle, 5000, "the retry");
 	assert_int_equal(calls(), 2);
 	assert_int_equal(ended_why[0], POP_DONE);
-	assert_int_equal(driver_stats(doms[0])->slices, 2);
+	assert_int_equal(stats(0)->slices, 2);
 	/* what the failed call wrote back counts, and the next starts after it */
-	assert_int_equal(driver_stats(doms[0])->mapped_2m, (RAM / 2 + RAM) >> 21);
+	assert_int_equal(stats(0)->mapped_2m, (RAM / 2 + RAM) >> 21);
 	assert_int_equal(last_arg.start_gpa, RAM / 2);
-	assert_int_equal(driver_stats(doms[0])->kicks, 4);
+	assert_int_equal(stats(0)->kicks, 4);
 	fail_next = -EOPNOTSUPP;
 	start(1, 0, &p);
 	release(1);
 	run_until(idle, 5000, "the error");
 	assert_int_equal(ended_why[1], POP_ERROR);
-	assert_string_equal(driver_stats(doms[1])->detail,
+	assert_string_equal(stats(1)->detail,
 			    "KVM_PREPOP_POPULATE: Operation not supported");
+	/* the VM's process exited mid-call: a stop, not an error, and no retry */
+	fail_next = -ESRCH;
+	start(2, 0, &p);
+	release(1);
+	run_until(idle, 5000, "the exit");
+	assert_int_equal(ended_why[2], POP_STOPPED);
+	assert_int_equal(stats(2)->error, 0);
 }
 
-static int one_probe(void) { return __atomic_load_n(&probes, __ATOMIC_SEQ_CST) >= 1 && a.threads == 0; }
+static int one_probe(void) { return __atomic_load_n(&probes, __ATOMIC_SEQ_CST) >= 1 && driver_threads(drv) == 0; }
 
 static void test_stale_answer_then_fresh(void **state)
 {
@@ -529,7 +593,7 @@ static void test_stale_answer_then_fresh(void **state)
 	start(0, 0, &p);
 	run_until(one_probe, 5000, "the slow answer");
 	assert_int_equal(calls(), 0);	/* not acted on */
-	assert_non_null(doms[0]->job);	/* asked again later */
+	assert_non_null(driver_stats(drv, doms[0]->uuid));	/* asked again later */
 	probe_sleep_ms = 0;
 	release(1);
 	run_until(idle, 5000, "the fresh answer");
@@ -547,19 +611,26 @@ static void test_stop_all(void **state)
 		start(i, i, &p);
 	want_calls = 2;
 	run_until(have_calls, 5000, "two slices");
-	a.stopping = true;
-	driver_stop_all(&a);
+	driver_stop_all(drv);
+	/* each reported once, as shut down; none left attached or queued */
 	for (int i = 0; i < NDOM; i++) {
-		assert_null(doms[i]->job);
+		assert_null(driver_stats(drv, doms[i]->uuid));
+		assert_int_equal(ended[i], 1);
+		assert_int_equal(ended_why[i], POP_SHUTDOWN);
 		assert_int_equal(doms[i]->last.stop, POP_SHUTDOWN);
 	}
-	assert_int_equal(driver_queued(&a), 0);
+	assert_int_equal(driver_queued(drv), 0);
+	assert_int_equal(driver_running(drv), 2);	/* the two slices out keep their slots */
 	release(2);
 	run_until(idle, 5000, "the slices in flight to land");
-	a.stopping = false;
 	assert_int_equal(calls(), 2);
+	assert_int_equal(late_any, 2);
+	assert_int_equal(driver_running(drv), 0);
+	/* a stopping driver starts nothing */
+	job_fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_int_equal(driver_start(drv, doms[0]->uuid, "guest", job_fds[0], &p, 0), -ECANCELED);
 	for (int i = 0; i < NDOM; i++)
-		assert_int_equal(ended[i], 0);
+		assert_int_equal(ended[i], 1);
 }
 
 int main(void)
@@ -583,8 +654,12 @@ int main(void)
 	int r;
 
 	evthread_use_pthreads();
-	a.base = event_base_new();
+	base = event_base_new();
+	conn = virConnectOpen("test:///default");
+	if (!conn)
+		return 1;
 	r = cmocka_run_group_tests(tests, NULL, NULL);
-	event_base_free(a.base);
+	virConnectClose(conn);
+	event_base_free(base);
 	return r;
 }

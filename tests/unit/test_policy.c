@@ -67,6 +67,10 @@ static void test_sample_policy_is_valid(void **state)
 	assert_int_equal(f->params.pop.slice_ms, 100);
 	assert_int_equal(f->params.pop.gap_ms, 20);
 	assert_null(pp_policy_match(p, "c5.large", NULL));
+	/* the fallbacks as docs/policy.md explains them */
+	assert_true(p->defaults.fb.ksm);
+	assert_true(p->defaults.fb.smm);
+	assert_false(p->defaults.fb.smm_default_is_on);
 	pp_policy_free(p);
 }
 
@@ -92,6 +96,7 @@ static void test_inheritance_and_builtins(void **state)
 	assert_int_equal(f->params.pop.workers, 3);	/* own */
 	assert_false(f->params.fb.smm);
 	assert_true(f->params.fb.smm_default_is_on);	/* sibling key inherited */
+	assert_true(f->params.fb.ksm);	/* built-in */
 	assert_true(p->rollout.enabled);
 	assert_string_equal(p->rollout.salt, "prepop");
 	assert_int_equal(p->rollout.max_concurrent_guests, 2);	/* built-in */
@@ -160,7 +165,8 @@ static void test_keys_types_ranges(void **state)
 		"defaults.json",
 		"{ \"version\": 2, \"mode\": \"sometimes\", \"colour\": 1,"
 		"  \"eligibility\": { \"min_vcpus\": 0, \"min_memory_mib\": \"16G\", \"require_hugepages\": 1, \"max_vcpus\": 3 },"
-		"  \"fallbacks\": { \"smm\": true, \"overcommit\": { \"max_ratio\": 0 }, \"balloon\": { \"enabled\": \"yes\" } },"
+		"  \"fallbacks\": { \"smm\": true, \"overcommit\": { \"max_ratio\": 0 }, \"balloon\": { \"enabled\": \"yes\" },"
+		"    \"ksm\": { \"enabled\": 1, \"pages\": 2 } },"
 		"  \"populate\": { \"slice_budget_ms\": 2.5, \"workers\": -1, \"total_budget_ms\": 10, \"boot_delay_ms\": 700000 },"
 		"  \"rollout\": { \"percent\": 101, \"salt\": \"\", \"include_groups\": [1], \"exclude_groups\": \"x\", \"kill\": true,"
 		"    \"max_concurrent_guests\": 0 } }",
@@ -179,6 +185,8 @@ static void test_keys_types_ranges(void **state)
 	EXPECT(errs, "defaults.json", "$.fallbacks.smm", "expected an object, got boolean");
 	EXPECT(errs, "defaults.json", "$.fallbacks.overcommit.max_ratio", "out of range (0, 100]");
 	EXPECT(errs, "defaults.json", "$.fallbacks.balloon.enabled", "expected true or false, got string");
+	EXPECT(errs, "defaults.json", "$.fallbacks.ksm.enabled", "expected true or false, got integer");
+	EXPECT(errs, "defaults.json", "$.fallbacks.ksm.pages", "unknown key \"pages\"");
 	EXPECT(errs, "defaults.json", "$.populate.slice_budget_ms", "expected an integer, got number");
 	EXPECT(errs, "defaults.json", "$.populate.workers", "value -1 is out of range [0, 1024]");
 	EXPECT(errs, "defaults.json", "$.populate.total_budget_ms", "shorter than one slice");
@@ -189,7 +197,7 @@ static void test_keys_types_ranges(void **state)
 	EXPECT(errs, "defaults.json", "$.rollout.exclude_groups", "expected an array of strings, got string");
 	EXPECT(errs, "defaults.json", "$.rollout.kill", "unknown key \"kill\"");
 	EXPECT(errs, "defaults.json", "$.rollout.max_concurrent_guests", "value 0 is out of range [1, 256]");
-	assert_int_equal(errs.n, 20);
+	assert_int_equal(errs.n, 22);
 	pp_errs_free(&errs);
 }
 

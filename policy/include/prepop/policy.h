@@ -32,6 +32,7 @@ struct pp_params {
 		double overcommit_max_ratio;
 		bool balloon;
 		bool postcopy;
+		bool ksm;
 	} fb;
 	struct {
 		unsigned slice_ms, gap_ms, workers, total_ms;

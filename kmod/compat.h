@@ -5,8 +5,8 @@
  * Kernels: Debian 12's 6.1 and Debian 13's 6.12 (RHEL 10 is 6.12-based).
  * What each helper reads is KVM-internal state those kernels expose in
  * <asm/kvm_host.h> and <linux/kvm_host.h>; the helpers mirror KVM's own
- * private inlines of the same kernels (arch/x86/kvm/mmu.h, mmu.c) so that
- * what we predict is what KVM's fault path will do.  From 6.18 on KVM
+ * private inlines and SPTE layout of the same kernels (arch/x86/kvm/mmu.h,
+ * mmu.c, mmu/spte.h).  From 6.18 on KVM
  * exports its internals only to kvm-amd/kvm-intel, so this engine cannot
  * load there.
  */
@@ -190,23 +190,61 @@ static inline bool pp_vcpu_root_ok(struct kvm_vcpu *vcpu)
 	       !kvm_test_request(KVM_REQ_MMU_FREE_OBSOLETE_ROOTS, vcpu);
 }
 
-/* arch/x86/kvm/mmu.h: gfn_to_index() */
-static inline unsigned long pp_gfn_to_index(gfn_t gfn, gfn_t base_gfn, int level)
+/*
+ * The fault engine learns what KVM mapped by reading the held vCPU's TDP MMU
+ * root (6.1 and 6.12: arch/x86/kvm/mmu/spte.h, mmu.h, tdp_mmu.c).  The bits
+ * are the same on NPT and EPT:
+ * - bit 11, SPTE_MMU_PRESENT_MASK: set in every present SPTE, also an
+ *   access-tracked one (EPT without A/D bits); never in a non-present, MMIO,
+ *   or frozen (6.1 REMOVED_SPTE 0x5a0, 6.12 FROZEN_SPTE bit 63 | 0x5a0) one;
+ * - bit 7, PT_PAGE_SIZE_MASK: a leaf above 4K;
+ * - SPTE_BASE_ADDR_MASK, physical_mask & PAGE_MASK: the next table (the SME
+ *   C-bit, in shadow_me_mask, is outside physical_mask).
+ * The TDP MMU frees page tables through RCU (call_rcu in tdp_mmu.c), which
+ * is what lets KVM's own lockless walks read them under rcu_read_lock(); the
+ * root is the held vCPU's own, referenced until the vCPU unloads it.
+ */
+#if PP_HAVE_FAULT_ENGINE
+#define PP_SPTE_PRESENT		BIT_ULL(11)
+#define PP_SPTE_LARGE		BIT_ULL(7)
+#define PP_SPTE_ADDR		((u64)__PHYSICAL_MASK & PAGE_MASK)
+#define PP_SPTE_INDEX(gfn, level)	(((gfn) >> (((level) - 1) * 9)) & 511)
+
+/*
+ * With vcpu->mutex held and a TDP MMU root loaded (pp_vcpu_root_ok): the
+ * level of the leaf that maps gfn now, 0 if none does.
+ */
+static inline int pp_vcpu_leaf_level(struct kvm_vcpu *vcpu, gfn_t gfn)
 {
-	return (gfn >> KVM_HPAGE_GFN_SHIFT(level)) -
-	       (base_gfn >> KVM_HPAGE_GFN_SHIFT(level));
+	struct kvm_mmu *mmu = vcpu->arch.mmu;
+	int level = mmu->root_role.level;
+	u64 *table, spte;
+
+	if (!VALID_PAGE(mmu->root.hpa))
+		return 0;
+	rcu_read_lock();
+	table = __va(mmu->root.hpa);
+	for (;;) {
+		spte = READ_ONCE(table[PP_SPTE_INDEX(gfn, level)]);
+		if (!(spte & PP_SPTE_PRESENT)) {
+			level = 0;
+			break;
+		}
+		if (level == PG_LEVEL_4K || (spte & PP_SPTE_LARGE))
+			break;
+		table = __va(spte & PP_SPTE_ADDR);
+		level--;
+	}
+	rcu_read_unlock();
+	return level;
 }
+#endif
 
-/* mmu.c: lpage_info_slot()->disallow_lpage (unaligned slot ends, write tracking). */
-static inline bool pp_lpage_disallowed(const struct kvm_memory_slot *slot,
-				       gfn_t gfn, int level)
-{
-	unsigned long idx = pp_gfn_to_index(gfn, slot->base_gfn, level);
-
-	return slot->arch.lpage_info[level - 2][idx].disallow_lpage;
-}
-
-/* mmu.c: host_pfn_mapping_level(): the size the host maps hva with. */
+/*
+ * mmu.c: host_pfn_mapping_level(): the size the host maps hva with.  Only a
+ * hint of how many host pages to fault in at once: what KVM maps is read
+ * back (pp_vcpu_leaf_level), or stepped by KVM itself (pre-fault).
+ */
 static inline int pp_host_level(struct mm_struct *mm, unsigned long hva)
 {
 	int level = PG_LEVEL_4K;

@@ -2,8 +2,9 @@
 /*
  * The fault engine (6.1, 6.12): each worker holds its vCPU's mutex for a
  * chunk (hold.c) and maps pages through KVM's own exported fault path,
- * kvm_mmu_page_fault(), at the level KVM will map them.  Needs KVM's
- * internals exported to modules, which ends with 6.18.
+ * kvm_mmu_page_fault(), one call per leaf: after each call it reads back
+ * the size of the leaf KVM mapped and steps past it.  Needs KVM's internals
+ * exported to modules, which ends with 6.18.
  */
 #include <linux/mm.h>
 
@@ -11,20 +12,6 @@
 #include "job.h"
 
 #if PP_HAVE_FAULT_ENGINE
-
-/* The level KVM will map gfn at: lpage_info, the host mapping, the CPU. */
-static int map_level(struct kvm *kvm, const struct kvm_memory_slot *slot,
-		     gfn_t gfn)
-{
-	int level = boot_cpu_has(X86_FEATURE_GBPAGES) ? PG_LEVEL_1G : PG_LEVEL_2M;
-
-	for (; level > PG_LEVEL_4K; level--)
-		if (!pp_lpage_disallowed(slot, gfn, level))
-			break;
-	if (level == PG_LEVEL_4K)
-		return level;
-	return min(level, pp_host_level(kvm->mm, __gfn_to_hva_memslot(slot, gfn)));
-}
 
 #define PP_FAULT_TRIES 16
 
@@ -68,40 +55,69 @@ static int fault(struct pp_worker *w, gfn_t gfn)
 	return -EAGAIN;	/* not mapped: stop here, the caller may try again */
 }
 
-/* Map [*gfn, end) of one slot; advances *gfn. */
-static int map_run(struct pp_worker *w, const struct kvm_memory_slot *slot,
-		   gfn_t *gfn, gfn_t end)
+/*
+ * After a fault at gfn: the first gfn past the leaf KVM maps it with, read
+ * back from the held vCPU's root rather than predicted.  KVM's choice
+ * depends on more than the host mapping and the slot: NX huge pages (no
+ * huge page over a page table made for an executed page), the EPT/NPT
+ * large-page caps (1G), the guest MTRRs with non-coherent DMA (6.1, VMX),
+ * write tracking.  A page no leaf maps any more (zapped since) steps by one.
+ */
+static gfn_t leaf_end(struct kvm_vcpu *vcpu, gfn_t gfn, int *level)
 {
-	struct kvm *kvm = w->vcpu->kvm;
-	unsigned long hva = __gfn_to_hva_memslot(slot, *gfn);
-	long got, i;
-	int level, ret = 0;
+	*level = pp_vcpu_leaf_level(vcpu, gfn);
+	/* no leaf (zapped meanwhile), or none KVM makes (above 1G): one page */
+	if (*level > PG_LEVEL_1G)
+		*level = 0;
+	if (*level <= PG_LEVEL_4K)
+		return gfn + 1;
+	return round_down(gfn, KVM_PAGES_PER_HPAGE(*level)) +
+	       KVM_PAGES_PER_HPAGE(*level);
+}
 
-	/* Fault the host page in first: KVM then finds it without async PF. */
-	got = pp_gup_write(hva, 1, w->pages);
-	if (got != 1) {
+/*
+ * Map one batch of [*gfn, end) of one slot: the page at *gfn if the host
+ * maps it huge (KVM maps all of the leaf it chooses in one call), else up
+ * to PP_BATCH 4K pages; advances *gfn past what got mapped.  *small_end:
+ * the end of the 2M a host huge page's page was mapped at 4K in; up to
+ * there pages go in 4K batches.
+ */
+static int map_run(struct pp_worker *w, const struct kvm_memory_slot *slot,
+		   gfn_t *gfn, gfn_t end, gfn_t *small_end)
+{
+	struct kvm_vcpu *vcpu = w->vcpu;
+	unsigned long hva = __gfn_to_hva_memslot(slot, *gfn);
+	gfn_t g, n = min_t(gfn_t, end - *gfn, PP_BATCH);
+	int host = PG_LEVEL_4K, level, ret = 0;
+	long got;
+
+	if (*gfn < *small_end)
+		n = min(n, *small_end - *gfn);
+	else
+		host = pp_host_level(vcpu->kvm->mm, hva);
+	if (host > PG_LEVEL_4K)
+		n = 1;
+	/* Fault the host pages in first: KVM then finds them without async PF. */
+	got = pp_gup_write(hva, n, w->pages);
+	if (got <= 0) {
 		(*gfn)++;	/* not mappable: the guest will fault it */
 		return 0;
 	}
-	level = map_level(kvm, slot, *gfn);
-	if (level > PG_LEVEL_4K) {
-		ret = fault(w, *gfn);
-		pp_gup_put(w->pages, 1);
-		if (!ret)
-			*gfn = round_down(*gfn, KVM_PAGES_PER_HPAGE(level)) +
-			       KVM_PAGES_PER_HPAGE(level);
-		return ret;
+	for (g = *gfn; g < *gfn + got; ) {
+		gfn_t next;
+
+		ret = fault(w, g);
+		if (ret)
+			break;	/* g is not done */
+		next = leaf_end(vcpu, g, &level);
+		/* a page table under this 2M: the rest of it is 4K too */
+		if (host > PG_LEVEL_4K && level == PG_LEVEL_4K)
+			*small_end = round_down(g, KVM_PAGES_PER_HPAGE(PG_LEVEL_2M)) +
+				     KVM_PAGES_PER_HPAGE(PG_LEVEL_2M);
+		g = next;
 	}
-	pp_gup_put(w->pages, 1);
-	got = pp_gup_write(hva, min_t(gfn_t, end - *gfn, PP_BATCH), w->pages);
-	if (got <= 0) {
-		(*gfn)++;
-		return 0;
-	}
-	for (i = 0; i < got && !ret; i++)
-		ret = fault(w, *gfn + i);
 	pp_gup_put(w->pages, got);
-	*gfn += ret ? i - 1 : got;	/* a page that failed is not done */
+	*gfn = g;
 	return ret;
 }
 
@@ -111,7 +127,7 @@ static int map_run(struct pp_worker *w, const struct kvm_memory_slot *slot,
  */
 static int fault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
 {
-	gfn_t gfn = *pos;
+	gfn_t gfn = *pos, small_end = 0;
 	struct kvm_vcpu *vcpu = w->vcpu;
 	struct kvm *kvm = vcpu->kvm;
 	int ret = 0;
@@ -137,7 +153,7 @@ static int fault_chunk(struct pp_worker *w, gfn_t *pos, gfn_t end)
 		while (gfn < slot_end && !ret) {
 			u64 t0 = ktime_get_ns();
 
-			ret = map_run(w, slot, &gfn, slot_end);
+			ret = map_run(w, slot, &gfn, slot_end, &small_end);
 			*pos = gfn;
 			if (pp_batch_stop(w, t0) && gfn < end)
 				goto out;
@@ -193,7 +209,7 @@ static void fault_prepare(struct pp_worker *w, gfn_t s, gfn_t e)
 	struct kvm *kvm = w->job->vm->kvm;
 	int idx = srcu_read_lock(&kvm->srcu);
 
-	while (s < e && !atomic_read(&w->job->stop)) {
+	while (s < e && !atomic_read(&w->job->stop) && !pp_job_vm_gone(w->job)) {
 		struct kvm_memory_slot *slot;
 		gfn_t run_end, g;
 		int r = pp_slot_run(kvm, s, e, &slot, &run_end);

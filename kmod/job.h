@@ -27,6 +27,7 @@ struct pp_job {
 	atomic64_t next;	/* chunk dispenser */
 	u64 deadline;		/* ktime ns, 0 = none */
 	atomic_t stop;
+	atomic_t gone;		/* the VMM exited mid-call: -ESRCH */
 	spinlock_t lock;
 	u64 failed;		/* lowest chunk left unfinished */
 	gfn_t failed_gfn;	/* where in it the worker stopped */
@@ -56,10 +57,13 @@ struct pp_worker {
 };
 
 bool pp_past_deadline(struct pp_job *job);
+/* Has the VMM gone (pp_vm_gone)?  Then the job stops, and the call is -ESRCH. */
+bool pp_job_vm_gone(struct pp_job *job);
 /*
  * Within a chunk, after a batch that began at t0: is it time to stop?  The
- * deadline has passed, the call was stopped, or the next batch, if it takes
- * as long as the longest so far, would end past the deadline.
+ * deadline has passed, the call was stopped, the VMM has gone, or the next
+ * batch, if it takes as long as the longest so far, would end past the
+ * deadline.
  */
 bool pp_batch_stop(struct pp_worker *w, u64 t0);
 /*

@@ -16,6 +16,8 @@ struct pp_vm {
 
 int pp_vm_get(int fd, struct pp_vm *vm);
 void pp_vm_put(struct pp_vm *vm);
+/* The VMM exited or is exiting (see vm.c): a populate stops, -ESRCH. */
+bool pp_vm_gone(struct pp_vm *vm);
 /* One POPULATE per VM at a time. */
 int pp_vm_claim(struct kvm *kvm);
 void pp_vm_unclaim(struct kvm *kvm);

@@ -17,6 +17,8 @@
 #include <linux/highmem.h>
 #include <linux/hugetlb.h>
 #include <linux/kthread.h>
+#include <linux/memcontrol.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 
@@ -113,6 +115,17 @@ bool pp_past_deadline(struct pp_job *job)
 	return job->deadline && ktime_get_ns() >= job->deadline;
 }
 
+bool pp_job_vm_gone(struct pp_job *job)
+{
+	if (atomic_read(&job->gone))
+		return true;
+	if (!pp_vm_gone(job->vm))
+		return false;
+	atomic_set(&job->gone, 1);
+	atomic_set(&job->stop, 1);
+	return true;
+}
+
 int pp_slot_run(struct kvm *kvm, gfn_t gfn, gfn_t end,
 		struct kvm_memory_slot **slotp, gfn_t *run_end)
 {
@@ -138,7 +151,8 @@ bool pp_batch_stop(struct pp_worker *w, u64 t0)
 	u64 now = ktime_get_ns();
 
 	w->max_batch_ns = max(w->max_batch_ns, now - t0);
-	return atomic_read(&job->stop) || now + w->max_batch_ns >= job->deadline;
+	return atomic_read(&job->stop) || pp_job_vm_gone(job) ||
+	       now + w->max_batch_ns >= job->deadline;
 }
 
 /* Is there work left for a worker to take its vCPU for? */
@@ -153,7 +167,7 @@ static bool more_work(struct pp_job *job)
 
 static bool next_chunk(struct pp_job *job, u64 *chunk)
 {
-	if (atomic_read(&job->stop))
+	if (atomic_read(&job->stop) || pp_job_vm_gone(job))
 		return false;
 	/* the budget is checked between chunks; every call maps at least one */
 	if (atomic64_read(&job->next) > 0 && pp_past_deadline(job))
@@ -207,6 +221,7 @@ static int worker_fn(void *data)
 	struct pp_worker *w = data;
 	struct pp_job *job = w->job;
 	const struct pp_engine *eng = job->engine;
+	struct mem_cgroup *memcg, *old_memcg;
 	enum pp_vcpu_state st;
 	bool held;
 	u64 chunk;
@@ -214,7 +229,21 @@ static int worker_fn(void *data)
 	int ret;
 
 	allow_signal(SIGKILL);	/* how a bounded wait for the vCPU ends */
+	/* never adopt the mm of a VMM that has gone: nothing to do for it */
+	if (pp_job_vm_gone(job)) {
+		w->state = PP_VCPU_RUNNING;
+		w->error = -ESRCH;
+		complete(&w->claimed);
+		goto exit;
+	}
 	kthread_use_mm(job->vm->mm);
+	/*
+	 * KVM's page-table pages are charged (GFP_KERNEL_ACCOUNT) to the
+	 * current task's memory cgroup, and a kthread has none: charge them
+	 * to the VMM's, as when its own vCPU threads fault.
+	 */
+	memcg = get_mem_cgroup_from_mm(job->vm->mm);
+	old_memcg = set_active_memcg(memcg);
 	/* the batch's pages, for either engine's write fault-in */
 	w->pages = kmalloc_array(PP_BATCH, sizeof(*w->pages), GFP_KERNEL);
 	ret = w->pages ? 0 : -ENOMEM;
@@ -280,7 +309,10 @@ static int worker_fn(void *data)
 		eng->stop(w);
 out:
 	kfree(w->pages);
+	set_active_memcg(old_memcg);
+	mem_cgroup_put(memcg);
 	kthread_unuse_mm(job->vm->mm);
+exit:
 	kthread_complete_and_exit(&w->exited, 0);
 }
 
@@ -378,7 +410,8 @@ static long run_job(struct pp_job *job, struct kvm_prepop_populate *arg,
 	used = start_workers(job, workers, nvcpus,
 			     arg->max_threads ? arg->max_threads : PP_MAX_WORKERS,
 			     &nstarted, states, &err);
-	if (wait_workers(job, workers, nstarted))
+	/* a caller killed while its workers finished anyway was still killed */
+	if (wait_workers(job, workers, nstarted) || fatal_signal_pending(current))
 		ret = -EINTR;
 	for (i = 0; i < nstarted; i++) {
 		arg->fault_calls += workers[i].calls;
@@ -409,6 +442,8 @@ static long run_job(struct pp_job *job, struct kvm_prepop_populate *arg,
 		chunk_range(job, done, &s, &e);
 		arg->next_gpa = gfn_to_gpa(s);
 	}
+	if (!ret && atomic_read(&job->gone))
+		ret = -ESRCH;	/* the VMM exited: nothing to resume */
 	if (!ret)
 		ret = job->error;
 	if (!ret && !atomic_read(&job->progress) && job->nchunks)
@@ -428,6 +463,9 @@ long pp_populate(struct pp_vm *vm, struct kvm_prepop_populate *arg)
 	arg->next_gpa = arg->start_gpa;
 	if (arg->end_gpa && arg->end_gpa == arg->start_gpa)
 		return 0;	/* an empty range is done */
+	/* first: a dying VM may have no roots, which would read as -EAGAIN */
+	if (pp_vm_gone(vm))
+		return -ESRCH;
 	/*
 	 * The fault engine needs the TDP MMU and no nested shadow pages (see
 	 * fault.c); KVM_PRE_FAULT_MEMORY checks what it needs for itself.

@@ -4,6 +4,7 @@
 #include <linux/list.h>
 #include <linux/mutex.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/userfaultfd_k.h>
 
@@ -41,8 +42,41 @@ out:
 
 void pp_vm_put(struct pp_vm *vm)
 {
-	mmput(vm->mm);
+	/*
+	 * The last reference when the VMM died during the call: its whole
+	 * address space is torn down then, not in the caller's ioctl.
+	 */
+	mmput_async(vm->mm);
 	kvm_put_kvm(vm->kvm);
+}
+
+/*
+ * Has the VMM gone, or is it going?  KVM would still map its RAM for us,
+ * and GUP allocate it, for a process that will never run the guest again.
+ * - No task uses its mm any more: the only user left is the reference
+ *   pp_vm_get() took (which keeps the address space, so kthread_use_mm()
+ *   and GUP stay safe, but nothing else).  exec() is seen here, once the
+ *   old mm is dropped; so is an owner that has gone (mm->owner NULL), though
+ *   any other holder of mm_users (a concurrent QUERY, vhost) delays it.
+ * - The task that owns the mm is in a group exit: killed or exit_group().
+ * A VM KVM marked dead (vm_dead: also an RSM failure or the source of an
+ * SEV intra-host migration, with its process alive) is not "gone": KVM
+ * refuses it itself (-EIO).
+ */
+bool pp_vm_gone(struct pp_vm *vm)
+{
+	struct task_struct *owner;
+	bool gone;
+
+	if (atomic_read(&vm->mm->mm_users) <= 1)
+		return true;
+	owner = pp_mm_owner(vm->mm);
+	if (!owner)
+		return false;	/* no CONFIG_MEMCG, or between owners: mm_users tells */
+	/* owner->signal lives as long as the task_struct we hold */
+	gone = READ_ONCE(owner->signal->flags) & SIGNAL_GROUP_EXIT;
+	put_task_struct(owner);
+	return gone;
 }
 
 struct pp_busy {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the testbed into OUT (default build/testbed): a Debian kernel and its
-# KVM modules, kvm_prepop.ko and the hello module (tests/kernels/hello) built
-# against the matching headers, the static test VMM and benchmark, and an
-# initramfs holding them.
+# KVM modules, kvm_prepop.ko, the hello module (tests/kernels/hello) and the
+# write-tracking helper (tests/testbed/track) built against the matching
+# headers, the static test VMM and benchmark, and an initramfs holding them.
 #   build.sh [--kernel 6.1|6.12|7] [OUT]
 # The kernel (default 6.1) comes from tests/kernels/lib.sh: Debian's archive,
 # fetched once, cached in build/kernels.
@@ -30,8 +30,14 @@ rm -rf "$OUT"/kernel-* # the image cache of earlier versions of this script
 cp "$PK_VMLINUZ" "$OUT/vmlinuz"
 
 # The modules: kbuild wants to write next to the sources, so build copies.
-rm -rf "$OUT/kmod" "$OUT/hello" && cp -r "$SRC/kmod" "$OUT/kmod" && cp -r "$SRC/tests/kernels/hello" "$OUT/hello"
+rm -rf "$OUT/kmod" "$OUT/hello" "$OUT/track" && cp -r "$SRC/kmod" "$OUT/kmod" &&
+	cp -r "$SRC/tests/kernels/hello" "$OUT/hello" && cp -r "$SRC/tests/testbed/track" "$OUT/track"
 pk_make "$OUT/hello" >"$OUT/hello-build.log" 2>&1 || { cat "$OUT/hello-build.log"; exit 1; }
+# the helper that write-tracks a guest page (KVM's page-track API, as KVMGT)
+if ! pk_make "$OUT/track" >"$OUT/track-build.log" 2>&1 || grep -q 'warning:' "$OUT/track-build.log"; then
+	cat "$OUT/track-build.log"
+	exit 1
+fi
 case $(modinfo -F vermagic "$OUT/hello/pp_hello.ko") in
 "$PK_KREL "*) ;;
 *) echo "testbed: pp_hello.ko is not built for $PK_KREL" >&2; exit 1 ;;
@@ -49,8 +55,9 @@ if ! pk_make "$OUT/kmod" >"$OUT/kmod-build.log" 2>&1; then
 fi
 
 CFLAGS="-std=gnu11 -O2 -Wall -Wextra -Werror -I$SRC/kmod/include/uapi"
-gcc $CFLAGS -static -I"$SRC/prepopd" -o "$OUT/vmm" "$SRC/tests/testbed/scenarios.c" "$SRC/tests/testbed/hold.c" \
-	"$SRC/tests/testbed/kvmtest.c" "$SRC/prepopd/qemu.c" -lpthread
+T=$SRC/tests/testbed
+gcc $CFLAGS -static -I"$SRC/prepopd" -I"$T/track" -o "$OUT/vmm" "$T/scenarios.c" "$T/hold.c" "$T/mapping.c" \
+	"$T/vmm_gone.c" "$T/kvmtest.c" "$SRC/prepopd/qemu.c" -lpthread
 gcc $CFLAGS -static -o "$OUT/bench" "$SRC/bench/kvm_bench.c" "$SRC/tests/testbed/kvmtest.c" -I"$SRC/tests/testbed" -lpthread
 
 IR=$OUT/initramfs
@@ -73,7 +80,7 @@ for m in $(pk_modules kvm-amd); do
 	esac
 	echo "$m" >>"$IR/lib/modules/load"
 done
-cp "$OUT/hello/pp_hello.ko" "$IR/lib/modules/"
+cp "$OUT/hello/pp_hello.ko" "$OUT/track/pp_track.ko" "$IR/lib/modules/"
 [ $PREPOP -eq 0 ] || cp "$OUT/kmod/kvm_prepop.ko" "$IR/lib/modules/"
 (cd "$IR" && find . | cpio -o -H newc --quiet | gzip -1 >"$OUT/initramfs.gz")
-echo "testbed: built $OUT/initramfs.gz (modules: $(paste -sd' ' "$IR/lib/modules/load")$([ $PREPOP -eq 0 ] || echo ' kvm_prepop') pp_hello)"
+echo "testbed: built $OUT/initramfs.gz (modules: $(paste -sd' ' "$IR/lib/modules/load")$([ $PREPOP -eq 0 ] || echo ' kvm_prepop') pp_hello pp_track)"

@@ -17,25 +17,14 @@
 
 #include "scenario.h"
 
-#define PARAM "/sys/module/kvm_prepop/parameters/"
 #define MS 1000000ull
 /* a hold may pass the deadline by one batch of pages; generous under TCG */
 #define BATCH_SLACK_NS (50 * MS)
 
-/* Write a module parameter; 0 or -errno. */
+/* Write one of kvm_prepop's parameters; 0 or -errno. */
 static int param_set(const char *name, const char *val)
 {
-	char path[128];
-	int fd, r = 0;
-
-	snprintf(path, sizeof(path), PARAM "%s", name);
-	fd = open(path, O_WRONLY);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	return module_param_set("kvm_prepop", name, val);
 }
 
 int t_kick_refused(int unused)

@@ -84,6 +84,19 @@ void kt_init(void)
 	}
 }
 
+void kt_init_vmm(void)
+{
+	struct sigaction sa = { .sa_handler = on_sigusr1 };
+
+	sigaction(SIGUSR1, &sa, NULL);
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd < 0) {
+		perror("open /dev/kvm");
+		exit(2);
+	}
+	prepop_fd = open(KVM_PREPOP_DEVICE, O_RDWR | O_CLOEXEC);	/* vcpu_spin_start's query */
+}
+
 void kt_keep_vm(void)
 {
 	struct vm vm;
@@ -339,6 +352,45 @@ long long vm_stat(struct vm *vm, const char *name)
 		v = -1;
 	fclose(f);
 	return v;
+}
+
+static void param_path(char *path, size_t len, const char *module, const char *name)
+{
+	snprintf(path, len, "/sys/module/%s/parameters/%s", module, name);
+}
+
+int module_param_set(const char *module, const char *name, const char *val)
+{
+	char path[128];
+	int fd, r = 0;
+
+	param_path(path, sizeof(path), module, name);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+int module_param_get(const char *module, const char *name, char *buf, size_t len)
+{
+	char path[128];
+	ssize_t n;
+	int fd;
+
+	param_path(path, sizeof(path), module, name);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
 }
 
 int pp_populate_once(int vm_fd, uint64_t start, uint64_t end, uint64_t budget_ns,

@@ -52,6 +52,8 @@ struct vm {
 extern int kvm_fd, prepop_fd;
 
 void kt_init(void);
+/* A VMM of its own (a child exec'ed by a scenario): the device fds and the kick handler, no keeper VM. */
+void kt_init_vmm(void);
 /*
  * Hold one idle VM until killed.  KVM flips static keys when the first VM
  * appears and the last goes; QEMU's TCG can then run a stale translation of
@@ -78,6 +80,9 @@ int vcpu_spin_stop(struct vm *vm, int i);
 int dirty_log(struct vm *vm, int slot, bool on);
 /* A per-VM KVM stat from debugfs (sum over vCPUs), or -1. */
 long long vm_stat(struct vm *vm, const char *name);
+/* A module's parameter (/sys/module/M/parameters/N): 0 or -errno; get strips the newline. */
+int module_param_set(const char *module, const char *name, const char *val);
+int module_param_get(const char *module, const char *name, char *buf, size_t len);
 
 /* One POPULATE call. */
 int pp_populate_once(int vm_fd, uint64_t start, uint64_t end, uint64_t budget_ns,

@@ -2,7 +2,7 @@
 # Boot the emulated hypervisor and run MODE (vmm: the scenarios; bench: the
 # benchmark) inside it.  Fails if the mode fails, the module does not unload,
 # or the kernel log has any WARN/BUG/lockdep/oops line.
-#   run.sh [--mode vmm|bench] [--filter NAME] [--out DIR] [--smp N] [--kernel 6.1|6.12|7]
+#   run.sh [--mode vmm|bench] [--filter NAME[,NAME...]] [--out DIR] [--smp N] [--kernel 6.1|6.12|7]
 # --kernel: Debian 12's 6.1 (default), Debian 13's 6.12, Debian's newest 7.x
 # (tests/kernels/lib.sh); OUT defaults to build/testbed[-KERNEL].  A kernel
 # kmod/compat.h refuses boots without kvm_prepop (to show KVM and the hello

@@ -20,11 +20,21 @@ long long leaves(struct vm *vm);
 unsigned expected_engine(void);
 /* a line of /sys/kernel/debug/kvm_prepop/stats, or -1 */
 long long counter(const char *name);
+/* until a POPULATE begun after populate_calls was calls0 is inside the module */
+int wait_running(long long calls0);
 
 /* hold.c: the vCPU hold */
 int t_kick_refused(int unused);
 int t_hold_ceiling(int unused);
 int t_hold_busy_guest(int unused);
 int t_hold_caller_killed(int unused);
+
+/* mapping.c: what KVM decides to map (NX huge pages, write tracking) */
+int t_nx_huge_pages(int backing);
+int t_write_tracked(int unused);
+
+/* vmm_gone.c: the VMM dies mid-populate */
+int t_vmm_gone(int unused);
+int vmm_gone_child(int wfd);	/* the VMM, exec'ed with --vmm-gone WFD */
 
 #endif

@@ -456,7 +456,7 @@ static void *bg_populate(void *arg)
 }
 
 /* Until the background POPULATE is inside the module (past its argument checks). */
-static int wait_running(long long calls0)
+int wait_running(long long calls0)
 {
 	for (int i = 0; i < 5000; i++) {
 		if (counter("populate_calls") > calls0) {
@@ -696,6 +696,10 @@ static const struct scenario scenarios[] = {
 	{ "vmm-teardown-mid-populate", t_teardown_mid, 0 },
 	{ "vmm-killed-mid-populate", t_killed_mid, 0 },
 	{ "other-process-vm-via-pidfd-getfd", t_cross_process, 0 },
+	{ "nx-huge-pages-exec-hugetlb-2m", t_nx_huge_pages, B_HUGE2M },
+	{ "nx-huge-pages-exec-thp", t_nx_huge_pages, B_THP },
+	{ "write-tracked-gfn-not-emulated", t_write_tracked, 0 },
+	{ "vmm-dies-mid-populate-esrch", t_vmm_gone, 0 },
 };
 
 static const char *current;
@@ -716,6 +720,18 @@ static void on_alarm(int sig)
 	_exit(1);
 }
 
+/* filter: "all", or names' substrings separated by commas */
+static bool selected(const char *name, const char *filter)
+{
+	char f[256], *save, *tok;
+
+	snprintf(f, sizeof(f), "%s", filter);
+	for (tok = strtok_r(f, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+		if (strstr(name, tok))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	int pass = 0, fail = 0, skip = 0, n = 0;
@@ -726,6 +742,8 @@ int main(int argc, char **argv)
 	for (int i = 1; i + 2 < argc; i++)	/* as exec'ed by t_cross_process */
 		if (!strcmp(argv[i], "--fake-qemu"))
 			return fake_qemu(atoi(argv[i + 1]), atoi(argv[i + 2]));
+	if (argc == 3 && !strcmp(argv[1], "--vmm-gone"))	/* as exec'ed by t_vmm_gone */
+		return vmm_gone_child(atoi(argv[2]));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGALRM, on_alarm);
 	kt_init();
@@ -734,7 +752,7 @@ int main(int argc, char **argv)
 		uint64_t t0;
 		int r;
 
-		if (argc > 1 && strcmp(argv[1], "all") && !strstr(s->name, argv[1]))
+		if (argc > 1 && strcmp(argv[1], "all") && !selected(s->name, argv[1]))
 			continue;
 		kt_errbuf[0] = '\0';
 		current = s->name;

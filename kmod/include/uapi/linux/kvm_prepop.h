@@ -71,7 +71,9 @@ struct kvm_prepop_version {
  * post-copy; another POPULATE of this VM is running), -EAGAIN (no idle
  * vCPU has a loaded stage-2 root yet: let the guest run, then retry),
  * -EOPNOTSUPP (the VM does not use the TDP MMU), -EINTR (the caller got
- * a fatal signal), -EBADF / -EINVAL (vm_fd is not open / not a KVM VM),
+ * a fatal signal), -ESRCH (the VM is being destroyed, or the process that
+ * runs it has exited or is exiting, also mid-call: nothing to resume),
+ * -EBADF / -EINVAL (vm_fd is not open / not a KVM VM),
  * -EPERM (no CAP_SYS_ADMIN).  With -EINTR, -EBUSY and -EAGAIN the struct
  * is still written back: next_gpa (what is done), the leaves, the holds.
  */

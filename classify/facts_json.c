@@ -140,6 +140,7 @@ json_object *pp_host_to_json(const struct pp_host *h)
 	json_object_object_add(o, "mem_total_bytes", u64_or_null(h->mem_total_bytes));
 	json_object_object_add(o, "reserved_bytes", json_object_new_uint64(h->reserved_bytes));
 	json_object_object_add(o, "guest_memory_bytes", u64_or_null(h->guest_memory_bytes));
+	json_object_object_add(o, "guest_hugetlb_bytes", json_object_new_uint64(h->guest_hugetlb_bytes));
 	json_object_object_add(o, "default_hugepage_bytes", u64_or_null(h->default_hugepage_bytes));
 	json_object_object_add(o, "hugepage_pools", pools_json(h));
 	json_object_object_add(o, "ksm", str_or_null(ksm[h->ksm]));

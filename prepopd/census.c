@@ -13,6 +13,7 @@ struct guest {
 	char uuid[VIR_UUID_STRING_BUFLEN];
 	uint64_t bytes;
 	uint64_t at_ns;		/* when its size was learnt */
+	bool huge;		/* on huge pages, as its last decision read it */
 };
 
 static struct {
@@ -70,34 +71,44 @@ static int relist(virConnectPtr c, uint64_t now)
 	return 0;
 }
 
-uint64_t census_guest_memory(virConnectPtr c, const char *uuid, uint64_t memory_bytes)
+uint64_t census_guest_memory(virConnectPtr c, const char *uuid, uint64_t memory_bytes,
+			     bool hugepages, uint64_t *hugetlb_bytes)
 {
 	uint64_t now = mono_ns(), sum = 0;
 	struct guest *g;
 
+	*hugetlb_bytes = 0;
 	if (!c)
 		return 0;
+	/* libvirt not answering: what was known last, if anything, beats nothing */
 	if ((!cs.listed_ns || now - cs.listed_ns >= CENSUS_LIST_NS || (uuid && !find(uuid))) &&
-	    relist(c, now) < 0)
+	    relist(c, now) < 0 && !cs.n)
 		return 0;
 	g = find(uuid);
 	if (g && memory_bytes) {	/* its own XML was just read: the freshest size */
 		g->bytes = memory_bytes;
 		g->at_ns = now;
+		g->huge = hugepages;
 	}
-	for (size_t i = 0; i < cs.n; i++)
+	for (size_t i = 0; i < cs.n; i++) {
 		sum += cs.v[i].bytes;
+		if (cs.v[i].huge)
+			*hugetlb_bytes += cs.v[i].bytes;
+	}
 	return sum;
 }
 
 void census_host_facts(virConnectPtr c, const struct pp_host *loaded, const char *uuid,
-		       uint64_t memory_bytes, struct pp_host *h)
+		       uint64_t memory_bytes, bool hugepages, struct pp_host *h)
 {
 	const char *root = getenv("PREPOP_HOST_ROOT");
-	uint64_t guests = census_guest_memory(c, uuid, memory_bytes);
+	uint64_t huge;
+	uint64_t guests = census_guest_memory(c, uuid, memory_bytes, hugepages, &huge);
 
 	*h = *loaded;
 	pp_host_probe(h, root ? root : "");
-	if (guests)
+	if (guests) {
 		h->guest_memory_bytes = guests;
+		h->guest_hugetlb_bytes = huge;
+	}
 }

@@ -23,10 +23,13 @@
  * The sum of every active domain's <memory> (virDomainListAllDomains, then
  * virDomainGetMaxMemory for the guests it has not asked yet: neither takes
  * a libvirt job, so neither waits behind one).  uuid (may be NULL) is the
- * guest being decided, memory_bytes its size from its own XML.  0 if
- * libvirt cannot be asked.
+ * guest being decided, memory_bytes its size from its own XML and
+ * hugepages its backing; *hugetlb_bytes: what the guests known to be on
+ * huge pages take of the sum.  If libvirt cannot be asked, the last sum
+ * known; 0 if none.
  */
-uint64_t census_guest_memory(virConnectPtr c, const char *uuid, uint64_t memory_bytes);
+uint64_t census_guest_memory(virConnectPtr c, const char *uuid, uint64_t memory_bytes,
+			     bool hugepages, uint64_t *hugetlb_bytes);
 /* Drop everything known (tests; a new connection). */
 void census_reset(void);
 /*
@@ -35,6 +38,6 @@ void census_reset(void);
  * unknown, then libvirt's guest memory (which beats the file's).
  */
 void census_host_facts(virConnectPtr c, const struct pp_host *loaded, const char *uuid,
-		       uint64_t memory_bytes, struct pp_host *h);
+		       uint64_t memory_bytes, bool hugepages, struct pp_host *h);
 
 #endif

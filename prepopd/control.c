@@ -522,15 +522,24 @@ int control_start(struct agent *a, struct pp_errs *errs)
 {
 	struct control *ctl = xcalloc(1, sizeof(*ctl));
 	struct group gr, *g = NULL;
-	char buf[4096];
-	int fd;
+	size_t len = 4096;
+	char *buf = xreallocarray(NULL, len, 1);
+	int fd, r;
 
 	ctl->a = a;
 	ctl->path = xstrdup(a->cfg.control_socket);
-	if (getgrnam_r(a->cfg.control_group, &gr, buf, sizeof(buf), &g) == 0 && g) {
+	/* a group with many members needs a larger buffer */
+	while ((r = getgrnam_r(a->cfg.control_group, &gr, buf, len, &g)) == ERANGE && len < (1u << 24)) {
+		len *= 2;
+		buf = xreallocarray(buf, len, 1);
+	}
+	if (r == 0 && g) {
 		ctl->have_group = true;
 		ctl->gid = g->gr_gid;
+	} else if (r) {
+		log_msg(LOG_WARNING, "control socket: group %s: %s", a->cfg.control_group, strerror(r));
 	}
+	free(buf);
 	fd = listen_on(ctl, errs);
 	if (fd < 0) {
 		free(ctl->path);

@@ -196,7 +196,8 @@ static int evaluate(struct agent *a, struct adom *d, virDomainPtr vd, struct dom
 	if (classify(d, vd, &ev->facts, err) < 0)
 		return -1;
 	ev->facts.override = ov ? ov->mode : PP_MODE_AUTO;
-	census_host_facts(conn_get(a->conn), &a->ps.host, d->uuid, ev->facts.memory_bytes, &ev->host);
+	census_host_facts(conn_get(a->conn), &a->ps.host, d->uuid, ev->facts.memory_bytes,
+			  ev->facts.hugepages, &ev->host);
 	ev->mig = mig_of(&d->sm);
 	pp_decide(a->ps.policy, &ev->facts, &ev->host, ev->mig, &ev->dec);
 	return 0;
@@ -308,15 +309,20 @@ static void cancel(struct agent *a, struct adom *d, enum ds_event ev)
 }
 
 /*
- * A metadata change (Nova rewrites its metadata often) decides again, but
- * populates again only if what a populate depends on changed since the
- * last one started (pp_decision_inputs): the guest's stage-2 tables are
- * still there.  Any other reason to decide again may follow a zap (dirty
- * logging ended, a resume after a migration) and populates.
+ * A metadata change (Nova rewrites its metadata often), a reload or an
+ * operator's override decides again, but populates again only if what a
+ * populate depends on changed since the last one started
+ * (pp_decision_inputs): the guest's stage-2 tables are still there, and a
+ * reload must not start populates on every guest at once.  A populate
+ * that did not finish clears the record (populated_inputs 0).  Any other
+ * reason to decide again may follow a zap (dirty logging ended, a resume
+ * after a migration) and populates.
  */
 static bool worth_populating(const struct adom *d, enum ds_event ev)
 {
-	return ev != DE_METADATA_CHANGED || d->inputs != d->populated_inputs;
+	if (ev != DE_METADATA_CHANGED && ev != DE_POLICY_CHANGED)
+		return true;
+	return d->inputs != d->populated_inputs;
 }
 
 static void act_decide(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_event ev)
@@ -337,7 +343,8 @@ static void act_decide(struct agent *a, struct adom *d, virDomainPtr vd, enum ds
 	pop = decide(a, d, vd, &params);
 	if (pop && !populating(a, d) && !worth_populating(d, ev))
 		log_dom(LOG_INFO, d->name, d->uuid, NULL, NULL,
-			"metadata changed, nothing a populate depends on: not populated again");
+			"decided again (%s), nothing a populate depends on changed: not populated again",
+			ev == DE_METADATA_CHANGED ? "metadata" : "policy or override");
 	else if (pop && !populating(a, d)) {
 		start_populate(a, d, &params, boot ? params.pop.boot_delay_ms : 0);
 		if (populating(a, d))
@@ -459,6 +466,8 @@ static void on_driver(void *arg, const struct driver_report *r)
 		if (!d)
 			break;
 		d->last = *st;
+		if (st->stop != POP_DONE)
+			d->populated_inputs = 0;	/* not all mapped: a new decision populates */
 		if (st->stop == POP_SHUTDOWN)
 			break;
 		if (st->stop == POP_PAUSED)

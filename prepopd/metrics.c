@@ -372,7 +372,13 @@ int metrics_write(void)
 	if (m.counts)
 		m.counts(m.arg, &c);
 	tmp = xasprintf("%s.tmp", m.path);	/* the collector reads *.prom only */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/*
+	 * the directory's owner may not be root (node-exporter's package):
+	 * never follow a link planted there, never write into someone's file
+	 */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		log_msg(LOG_WARNING, "metrics: %s: %s", tmp, strerror(errno));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	f = fd < 0 ? NULL : fdopen(fd, "w");
 	if (!f) {
 		err = errno;

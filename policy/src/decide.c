@@ -331,6 +331,11 @@ static enum pp_step_result r_ksm(const struct in *in, struct pp_decision *o,
 		return note(n, len, "<nosharepages/>: KSM may not merge the guest's RAM");
 	if (d->hugepages)
 		return note(n, len, "huge pages: KSM merges small pages only");
+	/* KSM skips shared mappings; QEMU maps memfd and file RAM shared unless told private */
+	if ((d->mem_access && !strcmp(d->mem_access, "shared")) ||
+	    (d->mem_source && (!strcmp(d->mem_source, "memfd") || !strcmp(d->mem_source, "file")) &&
+	     !(d->mem_access && !strcmp(d->mem_access, "private"))))
+		return note(n, len, "shared memory (vhost-user, virtiofs): KSM does not merge it");
 	switch (in->h->ksm) {
 	case PP_KSM_RUNNING:
 		return set(o, PP_MODE_FAULT, PP_R_KSM,

@@ -150,6 +150,7 @@ static void read_host_json(json_object *root, const char *file,
 		if (strcmp(key, "host_id") && strcmp(key, "groups") &&
 		    strcmp(key, "labels") && strcmp(key, "mem_total_bytes") &&
 		    strcmp(key, "reserved_bytes") && strcmp(key, "guest_memory_bytes") &&
+		    strcmp(key, "guest_hugetlb_bytes") &&
 		    strcmp(key, "default_hugepage_bytes") && strcmp(key, "hugepage_pools") &&
 		    strcmp(key, "ksm_running")) {
 			char *path = xasprintf("$.%s", key);
@@ -205,6 +206,7 @@ static void read_host_json(json_object *root, const char *file,
 	}
 	read_u64(root, "mem_total_bytes", file, &h->mem_total_bytes, errs);
 	read_u64(root, "guest_memory_bytes", file, &h->guest_memory_bytes, errs);
+	read_u64(root, "guest_hugetlb_bytes", file, &h->guest_hugetlb_bytes, errs);
 	read_u64(root, "default_hugepage_bytes", file,
 		 &h->default_hugepage_bytes, errs);
 	read_u64(root, "reserved_bytes", file, &h->reserved_bytes, errs);

@@ -56,7 +56,8 @@ void pp_commit_weigh(const struct pp_domain *d, const struct pp_host *h, struct 
 			c->pools_used += pool_used(p);
 		}
 		c->capacity = sub0(sub0(h->mem_total_bytes, c->pools_bytes), h->reserved_bytes);
-		c->committed = max64(sub0(h->guest_memory_bytes, c->pools_used), d->memory_bytes);
+		c->committed = max64(sub0(h->guest_memory_bytes, h->guest_hugetlb_bytes),
+				     d->memory_bytes);
 	}
 	c->ratio = (double)c->committed / (double)(c->capacity ? c->capacity : 1);
 }

@@ -58,33 +58,39 @@ static void test_every_running_guest(void **state)
 	char *dir;
 	virConnectPtr c = open_host(&dir);
 	virDomainPtr d;
+	uint64_t huge;
 
 	(void)state;
 	census_reset();
 	/* the first guest decided sees every running guest, not itself alone */
-	assert_int_equal(census_guest_memory(c, "00000000-0000-4000-8000-00000000000a", 4 * GiB),
+	assert_int_equal(census_guest_memory(c, "00000000-0000-4000-8000-00000000000a", 4 * GiB, false, &huge),
 			 28 * GiB);
 	/* its own XML's size is the freshest */
-	assert_int_equal(census_guest_memory(c, "00000000-0000-4000-8000-00000000000a", 6 * GiB),
+	assert_int_equal(census_guest_memory(c, "00000000-0000-4000-8000-00000000000a", 6 * GiB, false, &huge),
 			 30 * GiB);
 	/* a guest that started since: absent from what is known, so libvirt is asked again */
 	d = virDomainLookupByName(c, "off");
 	assert_non_null(d);
 	assert_int_equal(virDomainCreate(d), 0);
-	assert_int_equal(census_guest_memory(c, NULL, 0), 30 * GiB);	/* within the list's lifetime */
+	assert_int_equal(census_guest_memory(c, NULL, 0, false, &huge), 30 * GiB);	/* within the list's lifetime */
 	{
 		char uuid[VIR_UUID_STRING_BUFLEN];
 
 		assert_int_equal(virDomainGetUUIDString(d, uuid), 0);
-		assert_int_equal(census_guest_memory(c, uuid, 64 * GiB), 94 * GiB);
+		assert_int_equal(census_guest_memory(c, uuid, 64 * GiB, false, &huge), 94 * GiB);
 	}
 	/* a guest that stopped: gone once the list is asked for again */
 	assert_int_equal(virDomainDestroy(d), 0);
 	virDomainFree(d);
 	usleep(CENSUS_LIST_NS / 1000 + 10000);
-	assert_int_equal(census_guest_memory(c, NULL, 0), 30 * GiB);
+	assert_int_equal(census_guest_memory(c, NULL, 0, false, &huge), 30 * GiB);
+	assert_int_equal(huge, 0);
+	/* a guest decided on huge pages: its pool weighs it, not small-page RAM */
+	assert_int_equal(census_guest_memory(c, "00000000-0000-4000-8000-00000000000a", 6 * GiB, true, &huge),
+			 30 * GiB);
+	assert_int_equal(huge, 6 * GiB);
 	/* libvirt not there: unknown */
-	assert_int_equal(census_guest_memory(NULL, NULL, 0), 0);
+	assert_int_equal(census_guest_memory(NULL, NULL, 0, false, &huge), 0);
 	census_reset();
 	virConnectClose(c);
 	tu_rmtree(dir);
@@ -109,7 +115,7 @@ static void test_host_facts(void **state)
 		tu_write(proc, "meminfo", "MemTotal: 33554432 kB\nHugepagesize: 2048 kB\n");
 	}
 	setenv("PREPOP_HOST_ROOT", root, 1);
-	census_host_facts(c, &loaded, NULL, 0, &h);
+	census_host_facts(c, &loaded, NULL, 0, false, &h);
 	unsetenv("PREPOP_HOST_ROOT");
 	assert_string_equal(h.host_id, "h");	/* the loaded facts, shallow */
 	assert_int_equal(h.reserved_bytes, GiB);

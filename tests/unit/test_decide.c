@@ -88,6 +88,9 @@ enum {
 	X_POOL_2M_SMALL = 1 << 14,	/* host: 32 GiB of 2 MiB pages, all free */
 	X_OP_FAULT = 1 << 15,		/* prepopctl fault */
 	X_OP_POPULATE = 1 << 16,	/* prepopctl populate */
+	X_PRIVATE = 1 << 17,		/* <access mode='private'/> */
+	X_SHARED = 1 << 18,		/* <access mode='shared'/> */
+	X_GUESTS_HUGE_64G = 1 << 19,	/* host: 64 GiB of the guests are known to be on huge pages */
 };
 
 #define BIG "vm", "kvm", 16, 64 * GiB
@@ -150,6 +153,10 @@ static const struct row rows[] = {
 	{ "KSM merging small pages", BIG, 0, PP_SMM_DEFAULT, false, 0, 512 * GiB, 0, 0, NULL, PP_MIG_NONE, 0, PP_MODE_FAULT, PP_R_KSM, X_KSM },
 	{ "KSM merging, <nosharepages/>", BIG, 0, PP_SMM_DEFAULT, false, 0, 512 * GiB, 0, 0, NULL, PP_MIG_NONE, 0, PP_MODE_PREPOPULATE, PP_R_ELIGIBLE, X_KSM | X_NOSHARE },
 	{ "KSM merging, huge pages", BIG, 2, PP_SMM_DEFAULT, false, 0, 512 * GiB, 0, 0, NULL, PP_MIG_NONE, 0, PP_MODE_PREPOPULATE, PP_R_ELIGIBLE, X_KSM },
+	/* KSM skips shared mappings: memfd RAM is shared unless private, <access mode='shared'/> is */
+	{ "KSM merging, memfd RAM (shared)", BIG, 0, PP_SMM_DEFAULT, false, 0, 512 * GiB, 0, 0, NULL, PP_MIG_NONE, 0, PP_MODE_PREPOPULATE, PP_R_ELIGIBLE, X_KSM | X_MEMFD },
+	{ "KSM merging, memfd RAM private", BIG, 0, PP_SMM_DEFAULT, false, 0, 512 * GiB, 0, 0, NULL, PP_MIG_NONE, 0, PP_MODE_FAULT, PP_R_KSM, X_KSM | X_MEMFD | X_PRIVATE },
+	{ "KSM merging, access shared", BIG, 0, PP_SMM_DEFAULT, false, 0, 512 * GiB, 0, 0, NULL, PP_MIG_NONE, 0, PP_MODE_PREPOPULATE, PP_R_ELIGIBLE, X_KSM | X_SHARED },
 	{ "KSM stopped", BIG, 0, PP_SMM_DEFAULT, false, 0, 512 * GiB, 0, 0, NULL, PP_MIG_NONE, 0, PP_MODE_PREPOPULATE, PP_R_ELIGIBLE, X_KSM_STOPPED },
 	{ "forced prepopulate obeys KSM", "force.a", "kvm", 16, 64 * GiB, 0, PP_SMM_DEFAULT, false, 0, 512 * GiB, 0, 0, NULL, PP_MIG_NONE, 0, PP_MODE_FAULT, PP_R_KSM, X_KSM },
 	{ "KSM fallback off", "nofb.a", "kvm", 16, 64 * GiB, 0, PP_SMM_DEFAULT, false, 0, 512 * GiB, 0, 0, NULL, PP_MIG_NONE, 0, PP_MODE_PREPOPULATE, PP_R_ELIGIBLE, X_KSM },
@@ -169,7 +176,9 @@ static const struct row rows[] = {
 	{ "same guests, no reserve", BIG, 0, PP_SMM_DEFAULT, false, 0, 512 * GiB, 480 * GiB, 0, NULL, PP_MIG_NONE, 0, PP_MODE_PREPOPULATE, PP_R_ELIGIBLE, 0 },
 	{ "huge page guest within its pool", BIG, 2, PP_SMM_DEFAULT, false, 0, 512 * GiB, 600 * GiB, 0, NULL, PP_MIG_NONE, 0, PP_MODE_PREPOPULATE, PP_R_ELIGIBLE, X_POOL_2M_HALF },
 	{ "huge page guest beyond its pool", BIG, 2, PP_SMM_DEFAULT, false, 0, 512 * GiB, 0, 0, NULL, PP_MIG_NONE, 0, PP_MODE_FAULT, PP_R_OVERCOMMIT, X_POOL_2M_SMALL },
-	{ "small page guest beside a used 2M pool", BIG, 0, PP_SMM_DEFAULT, false, 0, 512 * GiB, 400 * GiB, 0, NULL, PP_MIG_NONE, 0, PP_MODE_PREPOPULATE, PP_R_ELIGIBLE, X_POOL_2M_HALF },
+	{ "small page guest beside a used 2M pool", BIG, 0, PP_SMM_DEFAULT, false, 0, 512 * GiB, 400 * GiB, 0, NULL, PP_MIG_NONE, 0, PP_MODE_PREPOPULATE, PP_R_ELIGIBLE, X_POOL_2M_HALF | X_GUESTS_HUGE_64G },
+	/* the pool's pages in use are not the guests' (DPDK, a database): all 400 GiB on small pages */
+	{ "small page guest, a 2M pool used by others", BIG, 0, PP_SMM_DEFAULT, false, 0, 512 * GiB, 400 * GiB, 0, NULL, PP_MIG_NONE, 0, PP_MODE_FAULT, PP_R_OVERCOMMIT, X_POOL_2M_HALF },
 	{ "huge pages with no pool of that size", BIG, 3, PP_SMM_DEFAULT, false, 0, 512 * GiB, 600 * GiB, 0, NULL, PP_MIG_NONE, 0, PP_MODE_FAULT, PP_R_OVERCOMMIT, X_POOL_2M_HALF },
 };
 
@@ -209,6 +218,7 @@ static void build_extra(unsigned x, struct pp_domain *d, struct pp_host *h)
 	if (x & X_INFLATED)
 		d->current_memory_bytes = d->memory_bytes / 2;
 	d->mem_source = (char *)(x & X_FILE_RAM ? "file" : x & X_MEMFD ? "memfd" : NULL);
+	d->mem_access = (char *)(x & X_PRIVATE ? "private" : x & X_SHARED ? "shared" : NULL);
 	d->nosharepages = x & X_NOSHARE;
 	d->override = x & X_OP_FAULT ? PP_MODE_FAULT : x & X_OP_POPULATE ? PP_MODE_PREPOPULATE : PP_MODE_AUTO;
 	h->ksm = x & X_KSM ? PP_KSM_RUNNING : x & X_KSM_STOPPED ? PP_KSM_STOPPED : PP_KSM_UNKNOWN;
@@ -220,6 +230,8 @@ static void build_extra(unsigned x, struct pp_domain *d, struct pp_host *h)
 		pool(h, 2 * MiB, 65536, 32768);
 	if (x & X_POOL_2M_SMALL)
 		pool(h, 2 * MiB, 16384, 16384);
+	if (x & X_GUESTS_HUGE_64G)
+		h->guest_hugetlb_bytes = 64 * GiB;
 }
 
 static void build(const struct row *r, struct pp_domain *d, struct pp_host *h)

@@ -229,6 +229,7 @@ static void test_commit(void **state)
 	h.hugepools[1] = (struct pp_hugepool){ .page_bytes = 2 * MiB, .node = 0, .pages = 8192,
 					       .free = 0 };	/* per node: not added twice */
 	h.guest_memory_bytes = 56 * GiB;	/* 12 on huge pages, 44 on small */
+	h.guest_hugetlb_bytes = 12 * GiB;
 	weigh(&small, &h, &c);
 	assert_true(c.known);
 	assert_false(c.hugetlb);
@@ -242,6 +243,15 @@ static void test_commit(void **state)
 	assert_true(c.hugetlb);
 	assert_int_equal(c.capacity, 16 * GiB);
 	assert_int_equal(c.committed, 16 * GiB);	/* this guest alone beats the 12 in use */
+
+	/*
+	 * the pools' other users (DPDK, a database) are not guests: 12 GiB of
+	 * pages in use, but no guest known on them, so all 56 count as small
+	 */
+	h.guest_hugetlb_bytes = 0;
+	weigh(&small, &h, &c);
+	assert_int_equal(c.committed, 56 * GiB);
+	assert_true(c.ratio > 1.2);
 
 	/* the first guest of a resync: nothing decided yet, every running guest counted */
 	h.guest_memory_bytes = 80 * GiB;

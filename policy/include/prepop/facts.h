@@ -98,6 +98,13 @@ struct pp_host {
 	uint64_t mem_total_bytes;	/* 0 = unknown */
 	uint64_t reserved_bytes;	/* kept for the host itself, never for guests */
 	uint64_t guest_memory_bytes;	/* every running guest's memory, libvirt's view; 0 = unknown */
+	/*
+	 * Of that, what guests known to be on huge pages take: their pools
+	 * weigh them.  The rest counts against small-page RAM, including
+	 * guests whose backing is not known yet (and the pools' other users
+	 * are never taken for guests).
+	 */
+	uint64_t guest_hugetlb_bytes;
 	uint64_t default_hugepage_bytes;	/* 0 = unknown (2 MiB assumed) */
 	bool hugepools_known;	/* probed or given: no pool listed then means none */
 	size_t n_hugepools;

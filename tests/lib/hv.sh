@@ -9,21 +9,30 @@
 #   hv_rootfs DIR PKG...          a debootstrap'ed Debian 12 minbase userland with
 #                                 PKG..., cached in DIR (rebuilt when the list changes)
 #   hv_cpio DIR                   DIR as a newc cpio archive on stdout
-#   hv_userland OUT               all an emulated libvirt host needs, in OUT: the kernel and
-#                                 modules (hv_build, OUT/testbed), the Debian userland with
-#                                 libvirtd and QEMU (OUT/rootfs), prepopd and prepopctl as
+#   hv_userland [--kernel K] [--packages "PKG..."] OUT
+#                                 all an emulated libvirt host needs, in OUT: the kernel and
+#                                 modules (hv_build, K: 6.1 unless told, OUT/testbed), the
+#                                 Debian userland (plus PKG...) with libvirtd and QEMU
+#                                 (OUT/rootfs: a link to build/hv-rootfs/KEY, one per
+#                                 package list, shared by all tiers), prepopd and prepopctl as
 #                                 shipped and prepopd under ASan+UBSan (OUT/build-release,
 #                                 OUT/build-asan), staged in OUT/overlay: /prepop/prepopd,
 #                                 prepopctl, asan/prepopd (with the sanitizers' runtimes),
 #                                 modules/ (load order in modules/load, then kvm_prepop.ko),
-#                                 guest/vmlinuz (the same kernel, for KVM guests)
+#                                 guest/vmlinuz (the same kernel, for KVM guests), keepvm
+#                                 (tests/lib/keepvm.c) and lib/hvhost.sh (what the inits
+#                                 and scripts inside share: tests/lib/hvhost.sh)
+#   hv_guest_initrd OUT INIT PROG...
+#                                 the KVM guests' initramfs, OUT/overlay/prepop/guest/initrd.gz:
+#                                 busybox, INIT as /init and the static PROGs in /bin
 #   hv_pack OUT                   OUT/initramfs.cpio: OUT/rootfs and then OUT/overlay (add
 #                                 /init and the rest to OUT/overlay first); fails if a
 #                                 dynamic executable there needs a library the userland lacks
 #   hv_boot [options] KERNEL INITRD APPEND LOG
 #                                 boot it: QEMU TCG -cpu max (nested SVM), console on
 #                                 the serial port, written to LOG; returns when it
-#                                 powers off (or the time limit kills it)
+#                                 powers off, the time limit kills it, or it is
+#                                 wedged (HV_WEDGED_RE on its console: stopped at once)
 #       --smp N (2)  --mem MiB (3072)  --timeout S (1500)  --monitor SOCK (none)
 #   hv_alarms LOG PREFIX          the kernel log's alarm lines between the lines
 #                                 "PREFIX: dmesg begin" and "PREFIX: dmesg end" that the
@@ -33,12 +42,36 @@
 #                                 console's alarms (no [kvm_prepop] frame, no kvm_prepop/N
 #                                 or prepopd thread): a fault of the emulator, not of the
 #                                 module; prints the report's first lines
+#   hv_run [options] KERNEL INITRD APPEND LOG TAG PREFIX
+#                                 hv_boot (the same options), and while it runs the
+#                                 console's "TAG: text" lines as they come, as "PREFIX
+#                                 text" (not the dmesg markers nor "TAG: done"; PREFIX
+#                                 without / or &); returns when it powers off
+#   hv_files LOG DIR              the files the emulated host handed out on its console
+#                                 (hvh_handout: "HVFILE <name>: <line>") into DIR
+#   hv_scenarios TAG OUT WANT BOOT
+#                                 a scenario tier's boots and verdict (system, migration):
+#                                 BOOT (the caller's function) "a,b,..." LOG boots the
+#                                 emulated host once, running those scenarios, its console
+#                                 in LOG; they print "TAG: PASS name (...)" or "TAG: FAIL
+#                                 name (...): why".  WANT (space-separated) runs in
+#                                 OUT/console.log; when the kernel died with no sign of
+#                                 kvm_prepop (hv_foreign_crash), the scenarios with no
+#                                 verdict run once more (the first console kept as
+#                                 OUT/console-crashed.log).  Then the handed-out files into
+#                                 OUT/files, a line per scenario with no verdict, one for
+#                                 the kernel log, and "tag: N passed, M failed"; status 1
+#                                 on any failure
 #
 # Inside, an init prints its kernel log between those markers before it powers
 # off:  echo "PREFIX: dmesg begin"; dmesg; echo "PREFIX: dmesg end"; poweroff -f
 
 HV_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
+# an emulated host that will not finish: a CPU whose timer interrupt QEMU
+# TCG stopped delivering (it sits idle, RCU's grace periods stall for ever;
+# seen on Debian 12's QEMU 7.2 with nothing of ours running)
+HV_WEDGED_RE="rcu_preempt kthread timer wakeup didn't happen"
 # what counts as a kernel-log alarm
 HV_ALARM_RE='WARNING:|BUG:|Oops|general protection|Call Trace|lockdep|possible circular|INFO: task .* blocked|UBSAN|KASAN'
 
@@ -69,7 +102,7 @@ hv_cpio() {
 }
 
 hv_boot() {
-	local smp=2 mem=3072 limit=1500 monitor=none
+	local smp=2 mem=3072 limit=1500 monitor=none q
 	while [ $# -gt 4 ]; do
 		case $1 in
 		--smp) smp=$2 ;;
@@ -83,7 +116,18 @@ hv_boot() {
 	[ $# -eq 4 ] || { echo "hv_boot: want KERNEL INITRD APPEND LOG" >&2; return 2; }
 	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "$smp" -m "$mem" \
 		-kernel "$1" -initrd "$2" -append "$3" \
-		-nographic -no-reboot -monitor "$monitor" -serial stdio </dev/null >"$4" 2>&1 || true
+		-nographic -no-reboot -monitor "$monitor" -serial stdio </dev/null >"$4" 2>&1 &
+	q=$!
+	# a wedged emulated host never powers off: stop it at once (hv_foreign_crash
+	# then tells, and the tier boots again)
+	while kill -0 $q 2>/dev/null; do
+		if grep -aqE "$HV_WEDGED_RE" "$4"; then
+			kill -TERM $q	# timeout passes it on to QEMU
+			break
+		fi
+		sleep 1
+	done
+	wait $q || true
 }
 
 hv_alarms() {
@@ -98,15 +142,22 @@ hv_alarms() {
 # QEMU TCG's nested SVM (Debian 12's QEMU 7.2) sometimes kills the emulated
 # host's kernel with nothing of ours involved: seen, a guest's vCPU thread
 # overflowing its stack in error_entry 10 s into the guest's boot, before any
-# populate; an int3 in __schedule while a static key was being patched.  The
-# tiers boot once more for what did not run when this is the only alarm.
+# populate; an int3 in __schedule while a static key was being patched; a
+# CPU left idle with no timer interrupt (HV_WEDGED_RE, hv_run stops such a
+# host).  The tiers boot once more for what did not run when this is the
+# only alarm.
 hv_foreign_crash() {
-	local con al
-	con=$(tr -d '\r' <"$1" | grep -av '^SYSFILE' || true)
-	grep -aqE 'Kernel panic|BUG: |Oops|general protection|double fault' <<<"$con" || return 1
-	al=$(grep -aE "$HV_ALARM_RE|Kernel panic|RIP:|Comm:|^ *[a-z_0-9.]+\+0x" <<<"$con" || true)
-	grep -aqE '\[kvm_prepop\]|kvm_prepop/[0-9]|Comm: prepopd|pp_[a-z_]+\+0x' <<<"$al" && return 1
-	grep -aE 'Kernel panic|BUG: |Oops|general protection|double fault|RIP:|Comm:' <<<"$al" | sed -n 1,5p
+	local con al sign
+	con=$(tr -d '\r' <"$1" | grep -av '^HVFILE' || true)
+	grep -aqE "Kernel panic|BUG: |Oops|general protection|double fault|$HV_WEDGED_RE" <<<"$con" || return 1
+	al=$(grep -aE "$HV_ALARM_RE|$HV_WEDGED_RE|Kernel panic|RIP:|Comm:|^ *[a-z_0-9.]+\+0x" <<<"$con" || true)
+	if sign=$(grep -aE '\[kvm_prepop\]|kvm_prepop/[0-9]|Comm: prepopd|pp_[a-z_]+\+0x' <<<"$al"); then
+		# ours, or possibly ours: say why, for whoever reads the failure
+		echo "hv_foreign_crash: the emulated host's kernel died, and its console names kvm_prepop:" >&2
+		sed -n 1,5p <<<"$sign" | sed 's/^/    /' >&2
+		return 1
+	fi
+	grep -aE "Kernel panic|BUG: |Oops|general protection|double fault|$HV_WEDGED_RE|RIP:|Comm:" <<<"$al" | sed -n 1,5p
 }
 
 # the packages of the emulated host's userland
@@ -114,11 +165,28 @@ HV_PACKAGES="libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-syst
 	passwd procps libevent-2.1-7 libevent-pthreads-2.1-7 libjson-c5 libxml2 libsystemd0"
 
 hv_userland() {
-	local out=$1 v opts lib ov=$1/overlay
-	hv_build --kernel 6.1 "$out/testbed" >"$out/testbed-build.log" 2>&1 ||
+	local kernel=6.1 extra= out v opts lib ov rootfs
+	while [ $# -gt 1 ]; do
+		case $1 in
+		--kernel) kernel=$2 ;;
+		--packages) extra=$2 ;;
+		*) echo "hv_userland: unknown option $1" >&2; return 2 ;;
+		esac
+		shift 2
+	done
+	out=$1 ov=$1/overlay
+	hv_build --kernel "$kernel" "$out/testbed" >"$out/testbed-build.log" 2>&1 ||
 		{ cat "$out/testbed-build.log"; return 1; }
+	# the userland, one per package list, shared by every tier and OUT (a lock
+	# keeps two runs from building the same one at once)
 	# shellcheck disable=SC2086
-	hv_rootfs "$out/rootfs" $HV_PACKAGES || return 1
+	rootfs=$HV_SRC/build/hv-rootfs/$(printf '%s\n' $HV_PACKAGES $extra | sort -u | md5sum | cut -c1-12)
+	mkdir -p "${rootfs%/*}"
+	# shellcheck disable=SC2086
+	(flock 9 && hv_rootfs "$rootfs" $HV_PACKAGES $extra) 9>"$rootfs.lock" || return 1
+	[ -L "$out/rootfs" ] || rm -rf "$out/rootfs"
+	[ "$(readlink "$out/rootfs")" = "$rootfs" ] || rm -f "$out/rootfs.cpio"
+	ln -sfn "$rootfs" "$out/rootfs"
 	for v in release asan; do
 		if [ $v = release ]; then
 			opts="-DCMAKE_BUILD_TYPE=RelWithDebInfo"
@@ -139,6 +207,80 @@ hv_userland() {
 	done
 	cp "$out/testbed/initramfs/lib/modules/"* "$ov/prepop/modules/"
 	cp "$out/testbed/vmlinuz" "$ov/prepop/guest/vmlinuz"
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$ov/prepop/keepvm" "$HV_SRC/tests/lib/keepvm.c" || return 1
+	install -D -m 644 "$HV_SRC/tests/lib/hvhost.sh" "$ov/prepop/lib/hvhost.sh"
+}
+
+hv_guest_initrd() {
+	local out=$1 g=$1/guest-ir init=$2
+	shift 2
+	rm -rf "$g" && mkdir -p "$g/bin" "$g/proc" "$g/dev"
+	cp /bin/busybox "$@" "$g/bin/" && install -m 755 "$init" "$g/init" || return 1
+	(cd "$g" && find . | cpio -o -H newc --quiet | gzip -1) >"$out/overlay/prepop/guest/initrd.gz"
+}
+
+hv_run() {
+	local tag=${*: -2:1} prefix=${*: -1} log pid
+	set -- "${@:1:$#-2}"
+	log=${*: -1}
+	rm -f "$log"
+	hv_boot "$@" &
+	pid=$!
+	{ tail -n +1 -F --pid=$pid "$log" 2>/dev/null || true; } |
+		sed -u -n -e 's/\r$//' -e "/^$tag: dmesg \(begin\|end\)\$/d" -e "/^$tag: done\$/d" -e '/^HVFILE /d' -e "s/^.*$tag: /$prefix/p" || true
+	wait $pid || true
+}
+
+hv_files() {
+	rm -rf "$2" && mkdir -p "$2"
+	tr -d '\r' <"$1" | awk -v d="$2" '/^HVFILE [^ ]*: / {
+		f = $2; sub(/:$/, "", f); line = $0; sub(/^HVFILE [^ ]*: /, "", line); print line > (d "/" f) }'
+}
+
+hv_scenarios() {
+	local tag=$1 out=$2 want=$3 boot=$4 p=${1,,} log=$2/console.log crashed=$2/console-crashed.log
+	local crash left sc alarms pass=0 fail=0
+	rm -f "$crashed"
+	"$boot" "$(echo $want | tr ' ' ,)" "$log"
+	if ! grep -aq "^$tag: dmesg end" "$log" && crash=$(hv_foreign_crash "$log"); then
+		left=
+		for sc in $want; do
+			grep -aqE "^$tag: (PASS|FAIL) $sc " "$log" || left=$left,$sc
+		done
+		echo "$p: NOTE: the emulated host's kernel died with no sign of kvm_prepop (QEMU TCG):"
+		echo "$crash" | sed 's/^/    /'
+		if [ -n "$left" ]; then
+			mv "$log" "$crashed"
+			echo "$p: kept its console in $crashed; booting again for ${left#,}"
+			"$boot" "${left#,}" "$log"
+		fi
+	fi
+	hv_files "$log" "$out/files"
+	# every scenario asked for (in either boot), and the kernel log
+	for sc in $want; do
+		if grep -aqs "^$tag: PASS $sc " "$log" "$crashed"; then
+			pass=$((pass + 1))
+		else
+			grep -aqs "^$tag: FAIL $sc " "$log" "$crashed" ||
+				echo "$p: FAIL $sc: did not run (the run ended early)"
+			fail=$((fail + 1))
+		fi
+	done
+	if ! grep -aq "^$tag: dmesg end" "$log"; then
+		echo "$p: FAIL kernel-log: the emulated host did not finish; its console's last lines:"
+		{ tr -d '\r' <"$log" | grep -av '^HVFILE' || true; } | tail -n 25 | sed 's/^/    /'
+		fail=$((fail + 1))
+	elif alarms=$(hv_alarms "$log" "$tag"); then
+		echo "$p: PASS kernel-log"
+		pass=$((pass + 1))
+	else
+		echo "$p: FAIL kernel-log: alarms:"
+		echo "$alarms" | sed 's/^/    /'
+		fail=$((fail + 1))
+	fi
+	echo "$p: logs in $log and $out/files"
+	echo "$p: $pass passed, $fail failed"
+	[ $fail -eq 0 ]
 }
 
 hv_pack() {

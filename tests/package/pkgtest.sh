@@ -176,7 +176,7 @@ systemctl reload prepopd.service || bad "systemctl reload prepopd failed"
 waitfor 30 sh -c "[ \"\$(jq -r .policy.generation $STATUS)\" != \"$gen0\" ]" || bad "the reload did not load the policy (generation $gen0)"
 pid=$(mainpid)
 calls0=$(stat_of populate_calls)
-sed -e "s/@NAME@/g1/g" -e "s/@MEM@/$MEM/g" /prepop/guest.xml >/tmp/g1.xml
+bash -c '. /prepop/lib/hvhost.sh && hvh_guest_xml g1 "$1"' xml "$MEM" >/tmp/g1.xml
 virsh -q create /tmp/g1.xml >/dev/null || bad "virsh create failed: $(tail -n 3 /var/log/libvirt/qemu/g1.log 2>/dev/null | tr '\n' ' ')"
 qpid=$(cat /run/libvirt/qemu/g1.pid 2>/dev/null)
 note "QEMU pid ${qpid:-?} runs as $(ps -o user= -p "${qpid:-1}" 2>/dev/null), prepopd pid $pid as $(ps -o user= -p "$pid")"

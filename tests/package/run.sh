@@ -128,7 +128,8 @@ cp /bin/busybox "$G/bin/"
 printf '#!/bin/busybox sh\n/bin/busybox --install -s /bin\nmount -t proc proc /proc\necho "INNER GUEST UP"\nwhile :; do sleep 1; done\n' >"$G/init"
 chmod 755 "$G/init"
 (cd "$G" && find . | cpio -o -H newc --quiet | gzip -1) >"$OV/prepop/guest/initrd.gz"
-cp "$SRC/tests/system/guest.xml" "$OV/prepop/guest.xml"
+# its domain XML: hvh_guest_xml, as every emulated host makes it
+install -D -m 644 "$SRC/tests/lib/hvhost.sh" "$OV/prepop/lib/hvhost.sh"
 hv_pack "$OUT"
 step "testbed: $KREL, userland $(du -sm "$R" | cut -f1) MiB, initramfs $(($(stat -c %s "$OUT/initramfs.cpio") / 1048576)) MiB; booting systemd"
 

@@ -22,11 +22,11 @@ HOLD_S=$((BOOT_DELAY_S + 3 * GAP_MS / 1000 + 8))
 MEM=384			# MiB, an eligible guest
 SIDE_MEM=128		# MiB, a bystander (not eligible)
 BASE_WORST_US=		# the baseline guest's worst clock gap with no populate
-PREPOPD=
 
-# the console, also from inside $(...)
-exec 3>&1
-say() { echo "SYSTEM: $*" >&3; }
+# say, waitfor, alive, kvm_dir, agent, agent_says, prepopd_start/stop,
+# hvh_guest_xml: what every emulated host's scripts share
+HV_SAY=SYSTEM
+. /prepop/lib/hvhost.sh
 
 # ---- scenario bookkeeping
 SC= T_SC=0 H0=0
@@ -50,16 +50,6 @@ end() {
 		why=$(printf '%s; ' "${WHY[@]}")
 		say "FAIL $SC ($t s): ${why%; }"
 	fi
-}
-
-# waitfor SECONDS CMD...: poll CMD every 0.2 s until it succeeds (status 1 on timeout)
-waitfor() {
-	local limit=$(($(date +%s) + $1))
-	shift
-	until "$@"; do
-		[ "$(date +%s)" -lt $limit ] || return 1
-		sleep 0.2
-	done
 }
 
 # ---- the module
@@ -109,19 +99,8 @@ check_hold() {
 # thread waits on (their kernel stacks) and the module's counters, into
 # /tmp/diag-SCENARIO.log (handed out with the other logs)
 diag() {
-	local f=/tmp/diag-$SC.log p t
-	{
-		echo "==== $(date +%T) $*"
-		ps -eo pid,stat,wchan:30,etime,args | grep -v ' \[.*\]$'
-		for p in $(pidof qemu-system-x86_64 libvirtd prepopd); do
-			for t in /proc/$p/task/*; do
-				echo "--- pid $p tid ${t##*/} $(cat $t/comm) state $(awk '{ print $3 }' $t/stat)"
-				cat $t/stack
-			done
-		done
-		cat $STATS
-	} >>$f 2>&1
-	note "diagnostics in $(basename $f)"
+	hvh_diag /tmp/diag-$SC.log "$*"
+	note "diagnostics in diag-$SC.log"
 }
 
 # every virsh call has a time limit; one that does not return is diagnosed
@@ -140,7 +119,7 @@ virsh() {
 dom_create() {	# NAME MIB [virsh create options]
 	local name=$1 mem=$2
 	shift 2
-	sed -e "s/@NAME@/$name/g" -e "s/@MEM@/$mem/g" /prepop/guest.xml >/tmp/$name.xml
+	hvh_guest_xml "$name" "$mem" >/tmp/$name.xml
 	rm -f /tmp/$name.log
 	virsh -q create /tmp/$name.xml "$@" >/dev/null
 }
@@ -148,14 +127,6 @@ dom_state() { virsh -q domstate --reason "$1" 2>/dev/null || echo gone; }
 is_state() { case $(dom_state "$1") in "$2"*) return 0 ;; esac; return 1; }
 dom_gone() { ! virsh -q domstate "$1" >/dev/null 2>&1; }
 destroy() { virsh -q destroy "$1" >/dev/null 2>&1 || true; }
-kvm_dir() {
-	local pid d
-	pid=$(cat /run/libvirt/qemu/$1.pid 2>/dev/null) || return 1
-	for d in /sys/kernel/debug/kvm/$pid-*; do
-		[ -d "$d" ] && echo "$d" && return 0
-	done
-	return 1
-}
 # percent of the guest's RAM (MIB) mapped in its stage-2 tables, per KVM's own stats
 mapped_pct() {
 	local d p4 p2 p1
@@ -180,47 +151,8 @@ gap_worst() {
 }
 
 # ---- prepopd
-agent() { /prepop/prepopctl status --json 2>/dev/null | jq -c --arg n "$1" '.domains[]? | select(.name == $n)' 2>/dev/null; }
-agent_says() { agent "$1" | jq -r '"\(.state) \(.reason) \(.error)"'; }
 agent_lists() { [ -n "$(agent "$1")" ]; }
-agent_up() {
-	[ "$(jq -r '"\(.pid) \(.connected)"' /run/prepop/status.json 2>/dev/null)" = "$1 true" ]
-}
-alive() {
-	local s
-	s=$(awk '{ print $3 }' /proc/$1/stat 2>/dev/null) || return 1
-	[ -n "$s" ] && [ "$s" != Z ]
-}
-# prepopd_start [asan]
-prepopd_start() {
-	if [ "${1:-}" = asan ]; then
-		mkdir -p /tmp/asan
-		ASAN_OPTIONS=log_path=/tmp/asan/asan:detect_leaks=1 \
-			UBSAN_OPTIONS=log_path=/tmp/asan/ubsan:print_stacktrace=1 \
-			/prepop/asan/prepopd -p /prepop/policy.d -H /tmp/host.json -s /run/prepop \
-			2>>/tmp/prepopd-asan.log &
-	else
-		/prepop/prepopd -p /prepop/policy.d -H /tmp/host.json -s /run/prepop 2>>/tmp/prepopd.log &
-	fi
-	PREPOPD=$!
-	waitfor 60 agent_up $PREPOPD || { say "prepopd ($PREPOPD) did not come up"; return 1; }
-}
-# prepopd_stop: SIGTERM, wait (30 s); STOPPED says how it ended
-STOPPED=
-prepopd_stop() {
-	local rc=0
-	STOPPED="not running"
-	[ -n "$PREPOPD" ] || return 0
-	kill -TERM $PREPOPD 2>/dev/null
-	if ! waitfor 30 eval '! alive $PREPOPD'; then
-		kill -KILL $PREPOPD 2>/dev/null
-		STOPPED="still running 30 s after SIGTERM; "
-	fi
-	wait $PREPOPD 2>/dev/null || rc=$?
-	STOPPED="${STOPPED#not running}exit status $rc"
-	PREPOPD=
-	[ $rc -eq 0 ] && [ "${STOPPED#still}" = "$STOPPED" ]
-}
+
 # the domain's last-populate figures, if prepopd reports any: "key=value ..."
 # (and a complaint for any hold above the module's ceiling)
 agent_hold_figures() {

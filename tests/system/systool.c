@@ -2,30 +2,24 @@
 /*
  * The system tier's helper inside the emulated hypervisor.
  *
- *   systool keep
- *	Create two VMs that never run (one without and one with an in-kernel
- *	irqchip, a vCPU each) and sleep until killed.  KVM flips static keys
- *	when the first VM or vCPU appears and the last goes; QEMU 7.2's TCG can
- *	keep running a stale translation of the patched kernel text and hang.
- *	VMs that live for the whole run keep every key on (as the testbed's VMM
- *	does).
- *
  *   systool at during|between TIMEOUT_MS ACTION ARGS...
  *	Wait until a KVM_PREPOP_POPULATE is in flight (during) or until one has
  *	finished since we started and none is in flight (between), per the
  *	module's counters, then at once:
  *	  suspend DOM | destroy DOM | save DOM FILE   (libvirt, a connection
  *	                                              opened beforehand)
+ *	  migrate DOM DCONNURI MIGRATEURI             (live, peer to peer; it
+ *	                                              returns once complete)
  *	  kill PID                                    (SIGKILL)
  *	Prints "at: window=during|between|missed ..." with the counters before
  *	and after the action and how long it took; for kill also how long until
  *	no call was in flight any more.  Exit status: 0 if the action ran in the
  *	window asked for and succeeded, 1 if it failed, 3 if the window never came.
+ *	libvirt's connection: $LIBVIRT_DEFAULT_URI if set, else qemu:///system.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/kvm.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <signal.h>
@@ -33,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,26 +78,17 @@ static int read_counts(struct counts *c)
 	return 0;
 }
 
-static int keep(void)
+/* A live, peer-to-peer migration to DCONNURI over MIGRATEURI, as virsh migrate --live --p2p. */
+static int migrate(virDomainPtr dom, const char *dconnuri, const char *migrateuri)
 {
-	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	int plain, withirq;
+	virTypedParameterPtr params = NULL;
+	int n = 0, max = 0, r;
 
-	if (kvm < 0) {
-		perror("systool keep: /dev/kvm");
-		return 1;
-	}
-	plain = ioctl(kvm, KVM_CREATE_VM, 0);
-	withirq = ioctl(kvm, KVM_CREATE_VM, 0);
-	if (plain < 0 || withirq < 0 || ioctl(withirq, KVM_CREATE_IRQCHIP, 0) < 0 ||
-	    ioctl(plain, KVM_CREATE_VCPU, 0) < 0 || ioctl(withirq, KVM_CREATE_VCPU, 0) < 0) {
-		perror("systool keep");
-		return 1;
-	}
-	printf("keeper: 2 idle VMs\n");
-	fflush(stdout);
-	for (;;)
-		pause();
+	if (virTypedParamsAddString(&params, &n, &max, VIR_MIGRATE_PARAM_URI, migrateuri) < 0)
+		return -1;
+	r = virDomainMigrateToURI3(dom, dconnuri, params, n, VIR_MIGRATE_LIVE | VIR_MIGRATE_PEER2PEER);
+	virTypedParamsFree(params, n);
+	return r;
 }
 
 static void quiet_libvirt(void *opaque, virErrorPtr err)
@@ -133,13 +117,14 @@ static int at(int argc, char **argv)
 		pid = atoi(argv[3]);
 	} else if ((!strcmp(action, "suspend") || !strcmp(action, "destroy")) && argc == 4) {
 	} else if (!strcmp(action, "save") && argc == 5) {
+	} else if (!strcmp(action, "migrate") && argc == 6) {
 	} else {
 		fprintf(stderr, "systool at: bad action\n");
 		return 2;
 	}
 	if (!pid) {
 		virSetErrorFunc(NULL, quiet_libvirt);
-		conn = virConnectOpen("qemu:///system");
+		conn = virConnectOpen(getenv("LIBVIRT_DEFAULT_URI") ? NULL : "qemu:///system");
 		dom = conn ? virDomainLookupByName(conn, argv[3]) : NULL;
 		if (!dom) {
 			printf("at: window=missed: cannot find domain %s: %s\n", argv[3],
@@ -172,8 +157,10 @@ static int at(int argc, char **argv)
 		r = virDomainSuspend(dom);
 	else if (!strcmp(action, "destroy"))
 		r = virDomainDestroy(dom);
-	else
+	else if (!strcmp(action, "save"))
 		r = virDomainSave(dom, argv[4]);
+	else
+		r = migrate(dom, argv[4], argv[5]);
 	t_done = now_us();
 	read_counts(&after);
 	if (pid && r == 0)
@@ -218,10 +205,8 @@ static int at(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (argc == 2 && !strcmp(argv[1], "keep"))
-		return keep();
 	if (argc >= 5 && !strcmp(argv[1], "at"))
 		return at(argc - 2, argv + 2);
-	fprintf(stderr, "usage: systool keep | systool at during|between TIMEOUT_MS ACTION ARGS...\n");
+	fprintf(stderr, "usage: systool at during|between TIMEOUT_MS ACTION ARGS...\n");
 	return 2;
 }

@@ -249,7 +249,7 @@ static void resync(struct conn *cn)
 		 * populate asks about jobs before every slice anyway */
 		if (virDomainGetState(doms[i], &state, &reason, 0) == 0 &&
 		    state != VIR_DOMAIN_SHUTOFF)
-			dom_seen(a, doms[i], state == VIR_DOMAIN_RUNNING);
+			dom_seen(a, doms[i], state, reason);
 		virDomainFree(doms[i]);
 	}
 	free(doms);

@@ -527,14 +527,25 @@ void dom_mark_unseen(struct agent *a)
 		d->seen = false;
 }
 
-void dom_seen(struct agent *a, virDomainPtr vd, bool running)
+void dom_seen(struct agent *a, virDomainPtr vd, int state, int reason)
 {
 	struct adom *d = dom_get(a, vd);
+	bool running = state == VIR_DOMAIN_RUNNING;
+	enum ds_event ev = DE_FOUND_PAUSED;
 
 	if (!d)
 		return;
 	d->seen = true;
-	step(a, d, vd, running ? DE_RESYNC_RUNNING : DE_FOUND_PAUSED);
+	/*
+	 * libvirt refuses job queries on a migration's destination: the
+	 * state's reason is all that tells an incoming post-copy (or a
+	 * failed one) from a guest that runs free
+	 */
+	if (running)
+		ev = reason == VIR_DOMAIN_RUNNING_POSTCOPY ? DE_RESUMED_POSTCOPY :
+		     reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED ? DE_POSTCOPY_FAILED :
+		     DE_RESYNC_RUNNING;
+	step(a, d, vd, ev);
 	/* a decision libvirt could not be asked for while disconnected */
 	if (d->undecided && running && d->sm.state == DS_SETTLED)
 		step(a, d, vd, DE_POLICY_CHANGED);

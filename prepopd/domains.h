@@ -66,7 +66,7 @@ void dom_event(struct agent *a, virDomainPtr d, enum ds_event ev);
 bool dom_event_uuid(struct agent *a, const char *uuid, enum ds_event ev);
 /* Resync: mark all unseen, then dom_seen for each found, then dom_sweep. */
 void dom_mark_unseen(struct agent *a);
-void dom_seen(struct agent *a, virDomainPtr d, bool running);
+void dom_seen(struct agent *a, virDomainPtr d, int state, int reason);
 void dom_sweep(struct agent *a);
 /* The connection came or went. */
 void dom_connection_changed(struct agent *a);

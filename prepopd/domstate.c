@@ -173,6 +173,8 @@ unsigned ds_step(struct ds *d, enum ds_event ev)
 	case DE_RESYNC_RUNNING:
 		if (d->state == DS_NEW || d->state == DS_WAIT_INCOMING)
 			return decide(d, DM_NONE);
+		if (d->state == DS_POSTCOPY)	/* it completed while we were away */
+			return redecide(d);
 		if (d->state == DS_PAUSED)	/* resumed while we were away */
 			return redecide(d);
 		return 0;

@@ -203,6 +203,14 @@ static void test_postcopy(void **state)
 	    { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
 	    { DE_RESUMED_POSTCOPY, DA_FAULT_POSTCOPY, DS_POSTCOPY },
 	    { DE_POSTCOPY_FAILED, DA_FAULT_POSTCOPY, DS_SETTLED });
+	/* prepopd (re)started during it: resync reads libvirt's state reason,
+	 * since libvirt refuses job queries on the destination */
+	RUN("found in post-copy at resync, completed while away", DM_NONE,
+	    { DE_RESUMED_POSTCOPY, DA_FAULT_POSTCOPY, DS_POSTCOPY },
+	    { DE_RESYNC_RUNNING, DA_DECIDE, DS_POPULATING });
+	RUN("found in a failed post-copy at resync", DM_POSTCOPY,
+	    { DE_POSTCOPY_FAILED, DA_FAULT_POSTCOPY, DS_SETTLED },
+	    { DE_RESYNC_RUNNING, 0, DS_SETTLED });
 	RUN("outgoing post-copy", DM_NONE,
 	    { DE_RESYNC_RUNNING, DA_DECIDE, DS_POPULATING },
 	    { DE_POPULATE_DONE, 0, DS_SETTLED },

@@ -255,14 +255,6 @@ static int worker_fn(void *data)
 		complete(&w->claimed);
 		goto out;
 	}
-	/*
-	 * While it holds a vCPU the worker runs at nice -20: the guest's vCPU
-	 * is stopped meanwhile, and at nice 0 any other runnable task (other
-	 * guests' vCPU threads, the VMM's own threads, the agent) could
-	 * stretch a hold past the ceiling.  Each hold is bounded (a batch past
-	 * the deadline at most), so this takes little from anyone.
-	 */
-	set_user_nice(current, MIN_NICE);
 	/* the first take says whether this vCPU can be used at all */
 	st = eng->take(w);
 	w->state = st;
@@ -288,7 +280,7 @@ static int worker_fn(void *data)
 			 */
 			set_user_nice(current, job->nice);
 			eng->prepare(w, s, e);
-			set_user_nice(current, MIN_NICE);	/* holding: see below */
+			set_user_nice(current, 0);	/* holding: as fast as it can */
 		}
 		if (!held) {
 			st = eng->take(w);

@@ -283,12 +283,17 @@ static void start_populate(struct agent *a, struct adom *d, const struct pp_para
 	log_dom(LOG_WARNING, d->name, d->uuid, NULL, NULL, "%s", msg);
 }
 
-static bool running_now(virDomainPtr vd)
+/* What libvirt says of the domain now (running if it cannot say). */
+static enum ds_event found_now(virDomainPtr vd)
 {
 	int state, reason;
 
-	return virDomainGetState(vd, &state, &reason, 0) < 0 || state == VIR_DOMAIN_RUNNING;
+	if (virDomainGetState(vd, &state, &reason, 0) < 0)
+		return DE_RESYNC_RUNNING;
+	return ds_state_event(state, reason);
 }
+
+static void step(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_event ev);
 
 static void cancel(struct agent *a, struct adom *d, enum ds_event ev)
 {
@@ -303,6 +308,9 @@ static void cancel(struct agent *a, struct adom *d, enum ds_event ev)
 				     "an outgoing migration (or a save or dump) began");
 	case DE_JOB_FOUND:
 		return stop_populate(a, d, POP_JOB, "another libvirt job began");
+	case DE_RESUMED_POSTCOPY:
+	case DE_POSTCOPY_FAILED:
+		return stop_populate(a, d, POP_MIGRATING, "an incoming post-copy migration is running");
 	default:
 		return stop_populate(a, d, POP_STOPPED, "the guest stopped or left");
 	}
@@ -331,7 +339,15 @@ static void act_decide(struct agent *a, struct adom *d, virDomainPtr vd, enum ds
 	bool boot = ev == DE_STARTED_BOOTED || ev == DE_STARTED_OTHER || ev == DE_RESUMED;
 	bool pop;
 
-	if (!running_now(vd)) {
+	enum ds_event found = found_now(vd);
+
+	if (found == DE_RESUMED_POSTCOPY || found == DE_POSTCOPY_FAILED) {
+		/* resumed by its owner during a post-copy (libvirt's event said
+		 * only "resumed"): the post-copy fallback, not a decision */
+		step(a, d, vd, found);
+		return;
+	}
+	if (found == DE_FOUND_PAUSED) {
 		/* paused (started paused, restored paused, ...): its owner's; decided
 		 * once it is resumed */
 		if (ds_step(&d->sm, DE_FOUND_PAUSED) & DA_CANCEL)
@@ -531,21 +547,11 @@ void dom_seen(struct agent *a, virDomainPtr vd, int state, int reason)
 {
 	struct adom *d = dom_get(a, vd);
 	bool running = state == VIR_DOMAIN_RUNNING;
-	enum ds_event ev = DE_FOUND_PAUSED;
 
 	if (!d)
 		return;
 	d->seen = true;
-	/*
-	 * libvirt refuses job queries on a migration's destination: the
-	 * state's reason is all that tells an incoming post-copy (or a
-	 * failed one) from a guest that runs free
-	 */
-	if (running)
-		ev = reason == VIR_DOMAIN_RUNNING_POSTCOPY ? DE_RESUMED_POSTCOPY :
-		     reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED ? DE_POSTCOPY_FAILED :
-		     DE_RESYNC_RUNNING;
-	step(a, d, vd, ev);
+	step(a, d, vd, ds_state_event(state, reason));
 	/* a decision libvirt could not be asked for while disconnected */
 	if (d->undecided && running && d->sm.state == DS_SETTLED)
 		step(a, d, vd, DE_POLICY_CHANGED);

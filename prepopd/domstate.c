@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include <string.h>
 
+#include <libvirt/libvirt.h>
+
 #include "domstate.h"
 
 static const char *const state_names[] = {
@@ -113,20 +115,30 @@ unsigned ds_step(struct ds *d, enum ds_event ev)
 		if (out)	/* a failed outgoing migration resumed us: see the job */
 			return 0;
 		return decide(d, DM_PRECOPY);
-	case DE_RESUMED_POSTCOPY:
-		if (out)
-			return 0;
+	case DE_RESUMED_POSTCOPY: {
+		/* arriving by post-copy, or a failed one recovering */
+		unsigned a = d->state == DS_POPULATING ? DA_CANCEL : 0;
+
+		if (out || (d->state == DS_POSTCOPY && !d->postcopy_failed))
+			return 0;	/* the source's, or known already (a resync) */
 		d->state = DS_POSTCOPY;
 		d->mig = DM_POSTCOPY;
+		d->postcopy_failed = false;
 		d->decided_once = true;
-		return DA_FAULT_POSTCOPY;
-	case DE_POSTCOPY_FAILED:
+		return a | DA_FAULT_POSTCOPY;
+	}
+	case DE_POSTCOPY_FAILED: {
+		unsigned a = d->state == DS_POPULATING ? DA_CANCEL : 0;
+
+		if (d->postcopy_failed && d->state == DS_SETTLED)
+			return 0;	/* known already (a resync) */
 		d->postcopy_failed = true;
 		d->mig = DM_POSTCOPY;
 		if (out)
 			return 0;
 		d->state = DS_SETTLED;
-		return DA_FAULT_POSTCOPY;
+		return a | DA_FAULT_POSTCOPY;
+	}
 	case DE_RESUMED:
 		/* its owner resumed it: decide what was not decided while paused */
 		if (d->state == DS_PAUSED || d->state == DS_WAIT_INCOMING)
@@ -173,8 +185,14 @@ unsigned ds_step(struct ds *d, enum ds_event ev)
 	case DE_RESYNC_RUNNING:
 		if (d->state == DS_NEW || d->state == DS_WAIT_INCOMING)
 			return decide(d, DM_NONE);
-		if (d->state == DS_POSTCOPY)	/* it completed while we were away */
-			return redecide(d);
+		/*
+		 * running, and libvirt says neither post-copy nor a failed one:
+		 * it completed (or was recovered) while we were away
+		 */
+		if (d->mig == DM_POSTCOPY && (d->state == DS_POSTCOPY || d->state == DS_SETTLED)) {
+			d->postcopy_failed = false;
+			return decide(d, DM_NONE);
+		}
 		if (d->state == DS_PAUSED)	/* resumed while we were away */
 			return redecide(d);
 		return 0;
@@ -182,4 +200,15 @@ unsigned ds_step(struct ds *d, enum ds_event ev)
 		break;
 	}
 	return 0;
+}
+
+enum ds_event ds_state_event(int state, int reason)
+{
+	if (state != VIR_DOMAIN_RUNNING)
+		return DE_FOUND_PAUSED;
+	if (reason == VIR_DOMAIN_RUNNING_POSTCOPY)
+		return DE_RESUMED_POSTCOPY;
+	if (reason == VIR_DOMAIN_RUNNING_POSTCOPY_FAILED)
+		return DE_POSTCOPY_FAILED;
+	return DE_RESYNC_RUNNING;
 }

@@ -71,6 +71,14 @@ struct ds {
 
 void ds_init(struct ds *d);
 /* Apply one event; returns DA_* actions. */
+/*
+ * A domain found in a state (virDomainState) with a reason, at resync or
+ * before a decision: running (DE_RESYNC_RUNNING), running in an incoming
+ * post-copy (DE_RESUMED_POSTCOPY) or a failed one (DE_POSTCOPY_FAILED), or
+ * not running (DE_FOUND_PAUSED).  libvirt refuses job queries on a
+ * migration's destination: the reason is what tells a post-copy.
+ */
+enum ds_event ds_state_event(int state, int reason);
 unsigned ds_step(struct ds *d, enum ds_event ev);
 const char *ds_state_str(enum ds_state s);
 const char *ds_event_str(enum ds_event e);

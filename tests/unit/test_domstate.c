@@ -2,6 +2,8 @@
 /* The agent's state machine, fed the exact event sequences libvirt 9.0 emits. */
 #include <stdio.h>
 
+#include <libvirt/libvirt.h>
+
 #include "domstate.h"
 #include "testutil.h"
 
@@ -208,9 +210,24 @@ static void test_postcopy(void **state)
 	RUN("found in post-copy at resync, completed while away", DM_NONE,
 	    { DE_RESUMED_POSTCOPY, DA_FAULT_POSTCOPY, DS_POSTCOPY },
 	    { DE_RESYNC_RUNNING, DA_DECIDE, DS_POPULATING });
-	RUN("found in a failed post-copy at resync", DM_POSTCOPY,
+	RUN("found in a failed post-copy at resync, again at the next", DM_POSTCOPY,
 	    { DE_POSTCOPY_FAILED, DA_FAULT_POSTCOPY, DS_SETTLED },
-	    { DE_RESYNC_RUNNING, 0, DS_SETTLED });
+	    { DE_POSTCOPY_FAILED, 0, DS_SETTLED });	/* nothing decided twice */
+	RUN("found in post-copy at two resyncs", DM_POSTCOPY,
+	    { DE_RESUMED_POSTCOPY, DA_FAULT_POSTCOPY, DS_POSTCOPY },
+	    { DE_RESUMED_POSTCOPY, 0, DS_POSTCOPY });
+	RUN("a failed post-copy recovered while we were away", DM_NONE,
+	    { DE_POSTCOPY_FAILED, DA_FAULT_POSTCOPY, DS_SETTLED },
+	    { DE_RESYNC_RUNNING, DA_DECIDE, DS_POPULATING });
+	RUN("a failed post-copy recovered (--postcopy-resume)", DM_PRECOPY,
+	    { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+	    { DE_RESUMED_POSTCOPY, DA_FAULT_POSTCOPY, DS_POSTCOPY },
+	    { DE_POSTCOPY_FAILED, DA_FAULT_POSTCOPY, DS_SETTLED },
+	    { DE_RESUMED_POSTCOPY, DA_FAULT_POSTCOPY, DS_POSTCOPY },
+	    { DE_RESUMED_MIGRATED, DA_DECIDE, DS_POPULATING });
+	RUN("decided, then found in post-copy (resumed by its owner)", DM_POSTCOPY,
+	    { DE_RESUMED, DA_DECIDE, DS_POPULATING },
+	    { DE_RESUMED_POSTCOPY, DA_CANCEL | DA_FAULT_POSTCOPY, DS_POSTCOPY });
 	RUN("outgoing post-copy", DM_NONE,
 	    { DE_RESYNC_RUNNING, DA_DECIDE, DS_POPULATING },
 	    { DE_POPULATE_DONE, 0, DS_SETTLED },
@@ -235,6 +252,22 @@ static void test_changes(void **state)
 	    { DE_RESYNC_RUNNING, 0, DS_SETTLED });
 }
 
+/* libvirt's state and reason, as resync and a decision read them */
+static void test_state_event(void **state)
+{
+	(void)state;
+	assert_int_equal(ds_state_event(VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED), DE_RESYNC_RUNNING);
+	assert_int_equal(ds_state_event(VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_MIGRATED), DE_RESYNC_RUNNING);
+	assert_int_equal(ds_state_event(VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_POSTCOPY), DE_RESUMED_POSTCOPY);
+	assert_int_equal(ds_state_event(VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_POSTCOPY_FAILED),
+			 DE_POSTCOPY_FAILED);
+	/* a post-copy's source is paused, failed or not; so is a destination before its switch-over */
+	assert_int_equal(ds_state_event(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_POSTCOPY), DE_FOUND_PAUSED);
+	assert_int_equal(ds_state_event(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_POSTCOPY_FAILED), DE_FOUND_PAUSED);
+	assert_int_equal(ds_state_event(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_MIGRATION), DE_FOUND_PAUSED);
+	assert_int_equal(ds_state_event(VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER), DE_FOUND_PAUSED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +278,7 @@ int main(void)
 		cmocka_unit_test(test_precopy_out),
 		cmocka_unit_test(test_postcopy),
 		cmocka_unit_test(test_changes),
+		cmocka_unit_test(test_state_event),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,29 +76,22 @@ ready() {
 	say "  $1: up and settled ($(since)): $(agent "$1" | jq -r '"\(.mode) (\(.reason))" + (if .populate then
 		", populate \(.populate.stop // .populate.phase): \(.populate.mapped_4k) 4K + \(.populate.mapped_2m) 2M leaves in \(.populate.slices) slices, longest hold \(.populate.max_hold_ns / 1000 | floor) µs" else "" end)')"
 }
-# The guests the policy leaves in fault mode start together; then the ones it
-# populates, one at a time, each up and settled before the next starts: on
-# this host's 2 CPUs a guest booting next to a populate keeps its vCPUs from
-# being taken in time (-EBUSY).
-NAMES=() pids=() names=()
-for line in "${GUESTS[@]}"; do
-	read -r name _ _ _ mode <<<"$line"
-	[ "$mode" = fault ] || continue
-	# shellcheck disable=SC2086
-	start_guest $line &
-	pids+=($!) names+=("$name")
-done
-for i in "${!pids[@]}"; do
-	wait "${pids[$i]}" && NAMES+=("${names[$i]}") || FAILED=1
-done
-for name in "${NAMES[@]}"; do ready "$name"; done
-for line in "${GUESTS[@]}"; do
-	read -r name _ _ _ mode <<<"$line"
-	[ "$mode" = fault ] && continue
-	# shellcheck disable=SC2086
-	start_guest $line || continue
-	NAMES+=("$name")
-	ready "$name"
+# The guests the policy leaves in fault mode first, then the ones it
+# populates; one at a time, each up and settled before the next starts: two
+# nested guests booting at once is when QEMU TCG kills the emulated host (a
+# stack-guard panic in a new guest's vCPU thread), and on this host's 2 CPUs
+# a guest booting next to a populate keeps its vCPUs from being taken in
+# time (-EBUSY).
+NAMES=()
+for want in fault prepopulate; do
+	for line in "${GUESTS[@]}"; do
+		read -r name _ _ _ mode <<<"$line"
+		[ "$mode" = "$want" ] || continue
+		# shellcheck disable=SC2086
+		start_guest $line || continue
+		NAMES+=("$name")
+		ready "$name"
+	done
 done
 [ ${#NAMES[@]} -eq ${#GUESTS[@]} ] || fail "not every guest started"
 /prepop/prepopctl status --json >/tmp/status.json

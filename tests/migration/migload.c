@@ -5,7 +5,11 @@
  * At start it maps a buffer of "migload.mib=N" MiB (kernel command line) and
  * leaves it untouched, starts one worker and one clock thread per CPU (each
  * pinned), prints "MIGLOAD up: <cpus> CPUs, <mib> MiB", and reads commands,
- * one a line, from /dev/ttyS1 (the host's end is a unix socket):
+ * one a line, from the second serial port (the host's end is a unix
+ * socket).  It drives that UART itself (I/O ports 0x2f8, polled every
+ * millisecond, its interrupts off) rather than through /dev/ttyS1: under
+ * nested SVM in QEMU TCG the UART's receive interrupt was sometimes lost,
+ * and a command then never reached a guest idling in HLT.
  *
  *	touch SEQ	every worker writes one byte in each 4 KiB page of its
  *			share of the buffer (the byte changes every time: the
@@ -20,16 +24,14 @@
  * times come from the guest's own CLOCK_MONOTONIC.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/io.h>
 #include <sys/mman.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,23 +151,52 @@ static long cmdline_long(const char *key)
 	return v;
 }
 
-static void reply(int port, const char *line)
+/* The second serial port (COM2), a 16550A, driven by polling. */
+#define COM2		0x2f8
+#define UART_RBR_THR	0	/* receive buffer / transmit holding */
+#define UART_IER	1	/* interrupts: all off */
+#define UART_LCR	3	/* line control: 8N1 */
+#define UART_MCR	4	/* modem control: DTR, RTS, no OUT2 (no IRQ) */
+#define UART_LSR	5	/* line status */
+#define UART_LSR_DR	0x01	/* a byte to read */
+#define UART_LSR_THRE	0x20	/* room to write */
+
+static int uart_init(void)
 {
-	size_t n = strlen(line), off = 0;
+	if (ioperm(COM2, 8, 1) < 0)
+		return -1;
+	/*
+	 * Interrupts off and 8N1; the FIFO control is left alone: QEMU's
+	 * model clears its FIFOs when their enable bit changes, and a
+	 * command sent before we came up is waiting there.
+	 */
+	outb(0x00, COM2 + UART_IER);
+	outb(0x03, COM2 + UART_LCR);
+	outb(0x03, COM2 + UART_MCR);
+	return 0;
+}
 
+/* The next byte, waiting a millisecond at a time for one. */
+static char uart_getc(void)
+{
+	static const struct timespec ms = { 0, 1000000 };
+
+	while (!(inb(COM2 + UART_LSR) & UART_LSR_DR))
+		nanosleep(&ms, NULL);
+	return (char)inb(COM2 + UART_RBR_THR);
+}
+
+static void reply(const char *line)
+{
 	fputs(line, stdout);
-	while (off < n) {
-		ssize_t w = write(port, line + off, n - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			break;
-		off += w;
+	for (; *line; line++) {
+		while (!(inb(COM2 + UART_LSR) & UART_LSR_THRE))
+			;
+		outb((unsigned char)*line, COM2 + UART_RBR_THR);
 	}
 }
 
-static void command(int port, char *line)
+static void command(char *line)
 {
 	char out[160], word[16];
 	unsigned long seq = 0;
@@ -186,7 +217,7 @@ static void command(int port, char *line)
 	} else {
 		snprintf(out, sizeof(out), "ERROR %lu unknown command %s\n", seq, word);
 	}
-	reply(port, out);
+	reply(out);
 }
 
 int main(void)
@@ -194,9 +225,7 @@ int main(void)
 	long mib = cmdline_long("migload.mib=");
 	char line[256];
 	size_t n = 0;
-	struct termios tio;
 	pthread_t t;
-	int port;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -210,14 +239,9 @@ int main(void)
 		perror("migload: mmap");
 		return 1;
 	}
-	port = open("/dev/ttyS1", O_RDWR | O_NOCTTY);
-	if (port < 0) {
-		perror("migload: /dev/ttyS1");
+	if (uart_init() < 0) {
+		perror("migload: ioperm of the second serial port");
 		return 1;
-	}
-	if (tcgetattr(port, &tio) == 0) {
-		cfmakeraw(&tio);
-		tcsetattr(port, TCSANOW, &tio);
 	}
 	for (long i = 0; i < ncpu; i++)
 		if (pthread_create(&t, NULL, worker, (void *)i) ||
@@ -227,18 +251,11 @@ int main(void)
 		}
 	printf("MIGLOAD up: %ld CPUs, %ld MiB\n", ncpu, mib);
 	for (;;) {
-		ssize_t r = read(port, line + n, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			sleep(1);	/* nobody connected: nothing to read */
-			continue;
-		}
+		line[n] = uart_getc();
 		if (line[n] == '\n' || line[n] == '\r' || n == sizeof(line) - 2) {
 			line[n] = 0;
 			if (n)
-				command(port, line);
+				command(line);
 			n = 0;
 		} else {
 			n++;

@@ -29,10 +29,10 @@ unset PREPOPD
 declare -A PREPOPD=()	# host -> prepopd's pid
 
 # ---- scenario bookkeeping (as tests/system/scenarios.sh)
-SC= T_SC=0
+SC= T_SC=0 EV0_A=0 EV0_B=0
 WHY=()
 begin() {
-	SC=$1 T_SC=$(date +%s) WHY=()
+	SC=$1 T_SC=$(date +%s) WHY=() EV0_A=$(ev_mark A) EV0_B=$(ev_mark B)
 	say "== $1: $2"
 }
 note() { say "   $SC: $*"; }
@@ -42,7 +42,14 @@ bad() {
 }
 fig() { say "FIG $SC $*"; }
 end() {
-	local t=$(($(date +%s) - T_SC)) why
+	local t=$(($(date +%s) - T_SC)) why r l
+	# a guest reset (a triple fault, the guest's own reboot) is never right
+	for r in "A $EV0_A" "B $EV0_B"; do
+		while IFS= read -r l; do
+			bad "a guest was reset on ${r% *}: $l"
+		# shellcheck disable=SC2086
+		done < <(events $r | grep -a "event 'reboot' for domain" | sed -n 1,3p)
+	done
 	if [ ${#WHY[@]} -eq 0 ]; then
 		say "PASS $SC ($t s)"
 	else
@@ -346,6 +353,8 @@ sc_precopy_during_slice() {
 	case $(dom_state B $g) in running*) ;; *) bad "on B the guest is '$(dom_state B $g)', not running" ;; esac
 	waitfor 30 eval "! agent_lists A $g" || bad "A's prepopd still lists $g after it left"
 	wait_populated B $g 300 "after the migration to B"
+	# the guest came through whole: its workload answers, and (end) no reset
+	gcmd B $g ping && note "its workload answers on B: $GOUT"
 	destroy B $g
 	thp madvise
 	end

@@ -343,10 +343,18 @@ suspend_in() {
 	stays_paused $SUSP $HOLD_S "$c"
 }
 
+# the guest suspend-before-slice left running, or, in a boot that runs this
+# scenario without it (after QEMU TCG's crash), a new one up and running
+susp_running() {
+	is_state $SUSP running && return 0
+	note "no running $SUSP from the scenario before ($(dom_state $SUSP)): a new one"
+	destroy $SUSP
+	dom_create $SUSP $MEM && waitfor 300 gap_at_least $SUSP 1
+}
 sc_suspend_between_slices() {
 	begin suspend-between-slices "virsh suspend between two slices: left paused, not populated"
-	if ! is_state $SUSP running; then
-		bad "no running guest from suspend-before-slice ($(dom_state $SUSP))"
+	if ! susp_running; then
+		bad "no running guest ($(dom_state $SUSP))"
 	else
 		suspend_in between
 		virsh -q resume $SUSP >/dev/null || bad "virsh resume after the check failed ($(dom_state $SUSP))"
@@ -356,8 +364,8 @@ sc_suspend_between_slices() {
 
 sc_suspend_during_slice() {
 	begin suspend-during-slice "virsh suspend during a slice: left paused, not populated; populated once resumed"
-	if ! is_state $SUSP running; then
-		bad "no running guest from suspend-between-slices ($(dom_state $SUSP))"
+	if ! susp_running; then
+		bad "no running guest ($(dom_state $SUSP))"
 	else
 		suspend_in during
 		if virsh -q resume $SUSP >/dev/null; then

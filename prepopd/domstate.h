@@ -71,6 +71,7 @@ struct ds {
 
 void ds_init(struct ds *d);
 /* Apply one event; returns DA_* actions. */
+unsigned ds_step(struct ds *d, enum ds_event ev);
 /*
  * A domain found in a state (virDomainState) with a reason, at resync or
  * before a decision: running (DE_RESYNC_RUNNING), running in an incoming
@@ -79,7 +80,6 @@ void ds_init(struct ds *d);
  * migration's destination: the reason is what tells a post-copy.
  */
 enum ds_event ds_state_event(int state, int reason);
-unsigned ds_step(struct ds *d, enum ds_event ev);
 const char *ds_state_str(enum ds_state s);
 const char *ds_event_str(enum ds_event e);
 

@@ -165,9 +165,9 @@ begin populate "a KVM guest started through libvirt (QEMU as libvirt-qemu) is po
 cat >/etc/prepop/policy.d/defaults.json <<'EOP'
 {
   "version": 1,
-  "description": "Package tier: guests of 256 MiB and more are eligible; short boot delay.",
+  "description": "Package tier: guests of 256 MiB and more are eligible; a boot delay past the emulated guest's firmware.",
   "eligibility": { "min_vcpus": 1, "min_memory_mib": 256 },
-  "populate": { "slice_budget_ms": 50, "slice_gap_ms": 20, "workers": 0, "total_budget_ms": 600000, "boot_delay_ms": 5000 }
+  "populate": { "slice_budget_ms": 50, "slice_gap_ms": 20, "workers": 0, "total_budget_ms": 600000, "boot_delay_ms": 25000 }
 }
 EOP
 out=$(prepopctl policy check /etc/prepop/policy.d 2>&1) || bad "prepopctl policy check: $out"

@@ -106,6 +106,9 @@ boot() {
 CONSOLE=$LOGS/console.log
 hvloop() {
 	local crash
+	# its guests run side by side: Debian 13's QEMU (tests/lib/hv.sh, HV_QEMU)
+	hv_qemu || return 1
+	echo "the emulator: $HV_QEMU_VERSION"
 	boot "$CONSOLE"
 	# the emulator's own crash (tests/lib/hv.sh: hv_foreign_crash): once more
 	if ! grep -aq '^DEMO: dmesg end' "$CONSOLE" && crash=$(hv_foreign_crash "$CONSOLE"); then

@@ -28,6 +28,13 @@
 #   hv_pack OUT                   OUT/initramfs.cpio: OUT/rootfs and then OUT/overlay (add
 #                                 /init and the rest to OUT/overlay first); fails if a
 #                                 dynamic executable there needs a library the userland lacks
+#   hv_qemu                       Debian 13's QEMU (trixie, 10.0) for hv_boot, in place of
+#                                 the machine's Debian 12 QEMU 7.2: fetched once through the
+#                                 private apt configuration (tests/kernels/lib.sh) and
+#                                 unpacked in build/qemu-trixie (run by its own loader; the
+#                                 machine is untouched); sets HV_QEMU and HV_QEMU_VERSION.
+#                                 For the tiers whose emulated host runs KVM guests side by
+#                                 side (the system and migration tiers, the demo; see HV_QEMU)
 #   hv_boot [options] KERNEL INITRD APPEND LOG
 #                                 boot it: QEMU TCG -cpu max (nested SVM), console on
 #                                 the serial port, written to LOG; returns when it
@@ -101,6 +108,50 @@ hv_cpio() {
 	(cd "$1" && find . ! -path ./.done | cpio -o -H newc --quiet)
 }
 
+# The emulator hv_boot runs: the machine's QEMU unless hv_qemu set it.
+# Debian 12's QEMU 7.2 TCG corrupts the emulated host when two KVM guests
+# run side by side: a vCPU thread pops a clobbered stack slot right after
+# VMRUN (__svm_vcpu_run+0x9d), faults with the guest's GS base loaded and
+# dies on the stack guard page.  Seen in 3 boots of 3 within a minute of a
+# second guest starting (tests/system: --only churn), with nothing of ours
+# running; Debian 13's QEMU 10.0 ran the same 12 starts clean.
+HV_QEMU=${HV_QEMU:-qemu-system-x86_64}
+HV_QEMU_DIR=${HV_QEMU_DIR:-$HV_SRC/build/qemu-trixie}
+
+hv_qemu() {
+	local d=$HV_QEMU_DIR r ld deb
+	r=$d/root
+	if [ "$(cat "$d/.done" 2>/dev/null)" != trixie ]; then
+		. "$HV_SRC/tests/kernels/lib.sh"
+		pk_apt_update || return 1
+		rm -rf "$d"
+		mkdir -p "$d/debs/partial" "$r"
+		# the whole closure (the private status file is empty), trixie's versions
+		if ! pk_apt apt-get install -y -d -t trixie --no-install-recommends \
+			-o Dir::Cache::archives="$d/debs" qemu-system-x86 seabios ipxe-qemu \
+			>"$d/fetch.log" 2>&1; then
+			tail -n 20 "$d/fetch.log" >&2
+			return 1
+		fi
+		for deb in "$d"/debs/*.deb; do
+			dpkg-deb -x "$deb" "$r" || return 1
+		done
+		echo trixie >"$d/.done"
+	fi
+	ld=$(find "$r" -name 'ld-linux-x86-64.so.2' | sort | head -n1)
+	[ -n "$ld" ] && [ -x "$r/usr/bin/qemu-system-x86_64" ] || {
+		echo "hv_qemu: no loader or qemu-system-x86_64 under $r" >&2
+		return 1
+	}
+	export QEMU_MODULE_DIR=$r/usr/lib/x86_64-linux-gnu/qemu
+	HV_QEMU="$ld --library-path $r/usr/lib/x86_64-linux-gnu $r/usr/bin/qemu-system-x86_64"
+	HV_QEMU+=" -L $r/usr/share/seabios -L $r/usr/share/qemu"
+	HV_QEMU_VERSION=$($HV_QEMU --version | head -n1) || {
+		echo "hv_qemu: $r/usr/bin/qemu-system-x86_64 does not run" >&2
+		return 1
+	}
+}
+
 hv_boot() {
 	local smp=2 mem=3072 limit=1500 monitor=none q
 	while [ $# -gt 4 ]; do
@@ -114,7 +165,7 @@ hv_boot() {
 		shift 2
 	done
 	[ $# -eq 4 ] || { echo "hv_boot: want KERNEL INITRD APPEND LOG" >&2; return 2; }
-	timeout "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "$smp" -m "$mem" \
+	timeout "$limit" $HV_QEMU -accel tcg -cpu max -smp "$smp" -m "$mem" \
 		-kernel "$1" -initrd "$2" -append "$3" \
 		-nographic -no-reboot -monitor "$monitor" -serial stdio </dev/null >"$4" 2>&1 &
 	q=$!
@@ -141,11 +192,11 @@ hv_alarms() {
 
 # QEMU TCG's nested SVM (Debian 12's QEMU 7.2) sometimes kills the emulated
 # host's kernel with nothing of ours involved: seen, a guest's vCPU thread
-# overflowing its stack in error_entry 10 s into the guest's boot, before any
-# populate; an int3 in __schedule while a static key was being patched; a
-# CPU left idle with no timer interrupt (HV_WEDGED_RE, hv_run stops such a
-# host).  The tiers boot once more for what did not run when this is the
-# only alarm.
+# overflowing its stack in error_entry with two guests side by side (the
+# reason for hv_qemu); an int3 in __schedule while a static key was being
+# patched; a CPU left idle with no timer interrupt (HV_WEDGED_RE, hv_run
+# stops such a host).  The tiers boot once more for what did not run when
+# this is the only alarm.
 hv_foreign_crash() {
 	local con al sign
 	con=$(tr -d '\r' <"$1" | grep -av '^HVFILE' || true)

@@ -7,6 +7,7 @@
  * exported to modules, which ends with 6.18.
  */
 #include <linux/mm.h>
+#include <linux/sched.h>
 
 #include "compat.h"
 #include "job.h"
@@ -182,16 +183,27 @@ static enum pp_vcpu_state fault_take(struct pp_worker *w)
 		w->max_kick_ns = max(w->max_kick_ns, kick_ns);
 	}
 	st = pp_vcpu_state(w->vcpu);
-	if (st != PP_VCPU_USABLE)
+	if (st != PP_VCPU_USABLE) {
 		pp_hold_release(w->vcpu);
-	else
-		vcpu_load(w->vcpu);
+		return st;
+	}
+	/*
+	 * While it holds the vCPU the worker runs at the lowest real-time
+	 * priority: the hold is bounded by the deadline checked per batch,
+	 * and a runnable neighbour preempting the worker mid-batch stretched
+	 * a hold past the ceiling (134 ms against 100 ms, prepopd restarting
+	 * next to the populate).  The vCPU's own thread waits on the mutex
+	 * meanwhile; no one else loses more than the ceiling.
+	 */
+	sched_set_fifo_low(current);
+	vcpu_load(w->vcpu);
 	return st;
 }
 
 static void fault_release(struct pp_worker *w)
 {
 	vcpu_put(w->vcpu);
+	sched_set_normal(current, 0);
 	pp_hold_release(w->vcpu);
 	w->max_hold_ns = max(w->max_hold_ns, ktime_get_ns() - w->t_taken);
 	pp_hold_yield(w->vcpu);

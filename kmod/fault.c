@@ -6,11 +6,14 @@
  * the size of the leaf KVM mapped and steps past it.  Needs KVM's internals
  * exported to modules, which ends with 6.18.
  */
+#include <linux/delay.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
 
 #include "compat.h"
 #include "job.h"
+
+#define PP_RT_HOLD_NS	(200 * NSEC_PER_MSEC)
 
 #if PP_HAVE_FAULT_ENGINE
 
@@ -35,8 +38,8 @@ static int fault(struct pp_worker *w, gfn_t gfn)
 	int r, tries = 0;
 
 	do {
-		if (tries)
-			cond_resched();
+		if (tries)	/* the worker may be real-time: let the invalidation run */
+			usleep_range(20, 50);
 		pp_vcpu_pf_stat(vcpu, &before);
 		r = kvm_mmu_page_fault(vcpu, gfn_to_gpa(gfn), 0, NULL, 0);
 		w->calls++;
@@ -193,9 +196,12 @@ static enum pp_vcpu_state fault_take(struct pp_worker *w)
 	 * and a runnable neighbour preempting the worker mid-batch stretched
 	 * a hold past the ceiling (134 ms against 100 ms, prepopd restarting
 	 * next to the populate).  The vCPU's own thread waits on the mutex
-	 * meanwhile; no one else loses more than the ceiling.
+	 * meanwhile.  Only for a deadline PP_RT_HOLD_NS away at most, so no
+	 * neighbour on this CPU waits longer than that and a batch (a
+	 * max_hold_ms of seconds holds at normal priority).
 	 */
-	sched_set_fifo_low(current);
+	if (job->deadline && job->deadline <= w->t_taken + PP_RT_HOLD_NS)
+		sched_set_fifo_low(current);
 	vcpu_load(w->vcpu);
 	return st;
 }
@@ -203,9 +209,11 @@ static enum pp_vcpu_state fault_take(struct pp_worker *w)
 static void fault_release(struct pp_worker *w)
 {
 	vcpu_put(w->vcpu);
-	sched_set_normal(current, 0);
 	pp_hold_release(w->vcpu);
 	w->max_hold_ns = max(w->max_hold_ns, ktime_get_ns() - w->t_taken);
+	/* after the release: dropping to normal may switch to a waiting task */
+	if (rt_task(current))
+		sched_set_normal(current, 0);
 	pp_hold_yield(w->vcpu);
 }
 

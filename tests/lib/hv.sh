@@ -121,7 +121,7 @@ HV_QEMU_DIR=${HV_QEMU_DIR:-$HV_SRC/build/qemu-trixie}
 hv_qemu() {
 	local d=$HV_QEMU_DIR r ld deb
 	r=$d/root
-	if [ "$(cat "$d/.done" 2>/dev/null)" != trixie ]; then
+	if [ "$(cat "$d/.done" 2>/dev/null)" != trixie-2 ]; then
 		. "$HV_SRC/tests/kernels/lib.sh"
 		pk_apt_update || return 1
 		rm -rf "$d"
@@ -136,20 +136,29 @@ hv_qemu() {
 		for deb in "$d"/debs/*.deb; do
 			dpkg-deb -x "$deb" "$r" || return 1
 		done
-		echo trixie >"$d/.done"
+		# the closure's passwd & co. stay inert here
+		find "$r" -perm /6000 -type f -exec chmod ug-s {} +
+		ld=$(find "$r" -name 'ld-linux-x86-64.so.2' | sort | head -n1)
+		[ -n "$ld" ] && [ -x "$r/usr/bin/qemu-system-x86_64" ] || {
+			echo "hv_qemu: no loader or qemu-system-x86_64 under $r" >&2
+			return 1
+		}
+		# its own loader, libraries, modules and firmware: nothing of the
+		# machine's QEMU 7.2 (its default paths follow /proc/self/exe, the loader)
+		cat >"$d/qemu" <<-EOF
+		#!/bin/sh
+		QEMU_MODULE_DIR='$r/usr/lib/x86_64-linux-gnu/qemu' exec '$ld' \\
+		 --library-path '$r/usr/lib/x86_64-linux-gnu' '$r/usr/bin/qemu-system-x86_64' \\
+		 -L '$r/usr/share/seabios' -L '$r/usr/share/qemu' "\$@"
+		EOF
+		chmod 755 "$d/qemu"
+		echo trixie-2 >"$d/.done"
 	fi
-	ld=$(find "$r" -name 'ld-linux-x86-64.so.2' | sort | head -n1)
-	[ -n "$ld" ] && [ -x "$r/usr/bin/qemu-system-x86_64" ] || {
-		echo "hv_qemu: no loader or qemu-system-x86_64 under $r" >&2
+	HV_QEMU_VERSION=$("$d/qemu" --version | head -n1) || {
+		echo "hv_qemu: $d/qemu does not run; remove $d to fetch it again" >&2
 		return 1
 	}
-	export QEMU_MODULE_DIR=$r/usr/lib/x86_64-linux-gnu/qemu
-	HV_QEMU="$ld --library-path $r/usr/lib/x86_64-linux-gnu $r/usr/bin/qemu-system-x86_64"
-	HV_QEMU+=" -L $r/usr/share/seabios -L $r/usr/share/qemu"
-	HV_QEMU_VERSION=$($HV_QEMU --version | head -n1) || {
-		echo "hv_qemu: $r/usr/bin/qemu-system-x86_64 does not run" >&2
-		return 1
-	}
+	HV_QEMU=$d/qemu
 }
 
 hv_boot() {
@@ -165,7 +174,7 @@ hv_boot() {
 		shift 2
 	done
 	[ $# -eq 4 ] || { echo "hv_boot: want KERNEL INITRD APPEND LOG" >&2; return 2; }
-	timeout "$limit" $HV_QEMU -accel tcg -cpu max -smp "$smp" -m "$mem" \
+	timeout "$limit" "$HV_QEMU" -accel tcg -cpu max -smp "$smp" -m "$mem" \
 		-kernel "$1" -initrd "$2" -append "$3" \
 		-nographic -no-reboot -monitor "$monitor" -serial stdio </dev/null >"$4" 2>&1 &
 	q=$!

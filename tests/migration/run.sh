@@ -38,12 +38,12 @@ T=$SRC/tests/migration
 t0=$(date +%s)
 step() { echo "migration: $* ($(($(date +%s) - t0)) s)"; }
 
-# the emulated host (tests/lib/hv.sh), with iproute2 for the network namespaces
-hv_userland --kernel "$KERNEL" --packages iproute2 "$OUT"
-step "built the emulated host ($KERNEL) and prepopd"
 # its guests run side by side: Debian 13's QEMU (tests/lib/hv.sh, HV_QEMU)
 hv_qemu || exit 1
 step "the emulator: $HV_QEMU_VERSION"
+# the emulated host (tests/lib/hv.sh), with iproute2 for the network namespaces
+hv_userland --kernel "$KERNEL" --packages iproute2 "$OUT"
+step "built the emulated host ($KERNEL) and prepopd"
 
 # what the tier adds: its init, hosts, scenarios, helpers, policy, guest
 CFLAGS="-std=gnu11 -O2 -Wall -Wextra -Werror"

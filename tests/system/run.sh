@@ -32,12 +32,12 @@ T=$SRC/tests/system
 t0=$(date +%s)
 step() { echo "system: $* ($(($(date +%s) - t0)) s)"; }
 
-# the emulated host: kernel, KVM, the module, the userland, prepopd (tests/lib/hv.sh)
-hv_userland "$OUT"
-step "built the emulated host and prepopd"
 # its guests run side by side: Debian 13's QEMU (tests/lib/hv.sh, HV_QEMU)
 hv_qemu || exit 1
 step "the emulator: $HV_QEMU_VERSION"
+# the emulated host: kernel, KVM, the module, the userland, prepopd (tests/lib/hv.sh)
+hv_userland "$OUT"
+step "built the emulated host and prepopd"
 
 # what the tier adds: its init, scenarios, helper, policy, the guests' initramfs
 CFLAGS="-std=gnu11 -O2 -Wall -Wextra -Werror"

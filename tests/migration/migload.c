@@ -6,10 +6,12 @@
  * leaves it untouched, starts one worker and one clock thread per CPU (each
  * pinned), prints "MIGLOAD up: <cpus> CPUs, <mib> MiB", and reads commands,
  * one a line, from the second serial port (the host's end is a unix
- * socket).  It drives that UART itself (I/O ports 0x2f8, polled every
- * millisecond, its interrupts off) rather than through /dev/ttyS1: under
- * nested SVM in QEMU TCG the UART's receive interrupt was sometimes lost,
- * and a command then never reached a guest idling in HLT.
+ * socket).  It drives that UART itself (I/O ports 0x2f8 through /dev/port,
+ * polled every millisecond, its interrupts off) rather than through
+ * /dev/ttyS1: under nested SVM in QEMU TCG the UART's receive interrupt was
+ * sometimes lost, and a command then never reached a guest idling in HLT.
+ * Not ioperm() and in/out: the guest then took a #GP on the first out
+ * (the TSS I/O bitmap is not honoured there), and /init died.
  *
  *	touch SEQ	every worker writes one byte in each 4 KiB page of its
  *			share of the buffer (the byte changes every time: the
@@ -30,7 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/io.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
@@ -161,18 +163,36 @@ static long cmdline_long(const char *key)
 #define UART_LSR_DR	0x01	/* a byte to read */
 #define UART_LSR_THRE	0x20	/* room to write */
 
+static int port_fd = -1;
+
+static unsigned char inb_p(unsigned int port)
+{
+	unsigned char b = 0xff;
+
+	if (pread(port_fd, &b, 1, port) != 1)
+		b = 0xff;
+	return b;
+}
+
+static void outb_p(unsigned char b, unsigned int port)
+{
+	if (pwrite(port_fd, &b, 1, port) != 1)
+		perror("migload: write to /dev/port");
+}
+
 static int uart_init(void)
 {
-	if (ioperm(COM2, 8, 1) < 0)
+	port_fd = open("/dev/port", O_RDWR | O_CLOEXEC);
+	if (port_fd < 0)
 		return -1;
 	/*
 	 * Interrupts off and 8N1; the FIFO control is left alone: QEMU's
 	 * model clears its FIFOs when their enable bit changes, and a
 	 * command sent before we came up is waiting there.
 	 */
-	outb(0x00, COM2 + UART_IER);
-	outb(0x03, COM2 + UART_LCR);
-	outb(0x03, COM2 + UART_MCR);
+	outb_p(0x00, COM2 + UART_IER);
+	outb_p(0x03, COM2 + UART_LCR);
+	outb_p(0x03, COM2 + UART_MCR);
 	return 0;
 }
 
@@ -181,18 +201,18 @@ static char uart_getc(void)
 {
 	static const struct timespec ms = { 0, 1000000 };
 
-	while (!(inb(COM2 + UART_LSR) & UART_LSR_DR))
+	while (!(inb_p(COM2 + UART_LSR) & UART_LSR_DR))
 		nanosleep(&ms, NULL);
-	return (char)inb(COM2 + UART_RBR_THR);
+	return (char)inb_p(COM2 + UART_RBR_THR);
 }
 
 static void reply(const char *line)
 {
 	fputs(line, stdout);
 	for (; *line; line++) {
-		while (!(inb(COM2 + UART_LSR) & UART_LSR_THRE))
+		while (!(inb_p(COM2 + UART_LSR) & UART_LSR_THRE))
 			;
-		outb((unsigned char)*line, COM2 + UART_RBR_THR);
+		outb_p((unsigned char)*line, COM2 + UART_RBR_THR);
 	}
 }
 
@@ -240,7 +260,7 @@ int main(void)
 		return 1;
 	}
 	if (uart_init() < 0) {
-		perror("migload: ioperm of the second serial port");
+		perror("migload: /dev/port (the second serial port)");
 		return 1;
 	}
 	for (long i = 0; i < ncpu; i++)

@@ -18,6 +18,4 @@ cmake --build build/fuzz -j "$jobs"
 # One ctest run over both trees would need a superbuild; run them in turn and
 # fail if either fails.  The unit tier's summary comes last.
 (cd build/fuzz && ctest --output-on-failure -L fuzz)
-# The migration tier (label migration, about 20 minutes) runs on its own:
-# ctest -L migration in build/asan, or tests/migration/run.sh.
-(cd build/asan && ctest --output-on-failure -j "$jobs" -LE migration)
+(cd build/asan && ctest --output-on-failure -j "$jobs")

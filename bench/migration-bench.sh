@@ -37,13 +37,15 @@ function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "-" }
 		else if (kv[1] == "mode") m = kv[2]
 	}
 	for (i = 4; i <= NF; i++) { split($i, kv, "="); v[b, m, kv[1]] = kv[2] }
+	if (!(b in seen)) order[++nb] = b
 	seen[b] = 1
 }
 /^MIGRATION: FIG early/ { sub(/^MIGRATION: FIG /, ""); early[++ne] = $0 }
 END {
 	printf "%-4s %-6s %10s %8s %10s %8s %9s %10s %9s %10s\n", "", "", "boot ms", "faults",
 		"migr. ms", "faults", "downtime", "hold ms", "max hold", "gap ms"
-	for (b in seen) for (mi = 1; mi <= 2; mi++) {
+	for (bi = 1; bi <= nb; bi++) for (mi = 1; mi <= 2; mi++) {
+		b = order[bi]
 		m = mi == 1 ? "fault" : "populated"
 		printf "%-4s %-6s %10.1f %8d %10.1f %8d %9d %10.1f %9.1f %10s\n", b, substr(m, 1, 6),
 			f(b, m, "boot_ms"), f(b, m, "boot_faults"), f(b, m, "mig_ms"), f(b, m, "mig_faults"),
@@ -64,7 +66,7 @@ END {
 		if (df > 0)
 			printf "%s: per stage-2 fault (after migration, one vCPU): %.1f us; per populated leaf (one worker of 2): %.1f us; populate in the kernel after migration %.1f ms for %d leaves\n",
 				b, (f(b, F, "mig_ms") - f(b, P, "mig_ms")) * 1000 * 2 / df,
-				f(b, P, "mig_leaves") > 0 ? f(b, P, "mig_populate_ns") / 1000 * 2 / f(b, P, "mig_leaves") : 0,
+				(f(b, P, "mig_leaves") > 0 ? f(b, P, "mig_populate_ns") / 1000 * 2 / f(b, P, "mig_leaves") : 0),
 				f(b, P, "mig_populate_ns") / 1e6, f(b, P, "mig_leaves")
 	}
 	for (i = 1; i <= ne; i++) print early[i]

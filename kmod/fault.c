@@ -13,11 +13,10 @@
 #include "compat.h"
 #include "job.h"
 
-#define PP_RT_HOLD_NS	(200 * NSEC_PER_MSEC)
-
 #if PP_HAVE_FAULT_ENGINE
 
 #define PP_FAULT_TRIES 16
+#define PP_RT_HOLD_NS	(200 * NSEC_PER_MSEC)
 
 /*
  * Fault gfn in through KVM's own fault path, on the held vCPU, as a read

@@ -26,13 +26,13 @@
  * times come from the guest's own CLOCK_MONOTONIC.
  */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>

@@ -57,6 +57,8 @@ struct pp_worker {
 };
 
 bool pp_past_deadline(struct pp_job *job);
+/* Run and allocate where the vCPU's own thread would (placement.c). */
+void pp_adopt_placement(struct kvm_vcpu *vcpu, struct mm_struct *mm);
 /* Has the VMM gone (pp_vm_gone)?  Then the job stops, and the call is -ESRCH. */
 bool pp_job_vm_gone(struct pp_job *job);
 /*

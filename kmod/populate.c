@@ -236,6 +236,7 @@ static int worker_fn(void *data)
 		complete(&w->claimed);
 		goto exit;
 	}
+	pp_adopt_placement(w->vcpu, job->vm->mm);
 	kthread_use_mm(job->vm->mm);
 	/*
 	 * KVM's page-table pages are charged (GFP_KERNEL_ACCOUNT) to the

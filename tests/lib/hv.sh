@@ -41,6 +41,7 @@
 #                                 powers off, the time limit kills it, or it is
 #                                 wedged (HV_WEDGED_RE on its console: stopped at once)
 #       --smp N (2)  --mem MiB (3072)  --timeout S (1500)  --monitor SOCK (none)
+#       --nodes 1|2 (1): 2 NUMA nodes (sockets), node 0 with the lower half of the CPUs and 1 GiB
 #   hv_alarms LOG PREFIX          the kernel log's alarm lines between the lines
 #                                 "PREFIX: dmesg begin" and "PREFIX: dmesg end" that the
 #                                 emulated host's init prints; status 1 if there is any
@@ -162,19 +163,31 @@ hv_qemu() {
 }
 
 hv_boot() {
-	local smp=2 mem=3072 limit=1500 monitor=none q
+	local smp=2 mem=3072 limit=1500 monitor=none nodes=1 q
+	local -a numa=()
 	while [ $# -gt 4 ]; do
 		case $1 in
 		--smp) smp=$2 ;;
 		--mem) mem=$2 ;;
 		--timeout) limit=$2 ;;
 		--monitor) monitor=unix:$2,server,nowait ;;
+		--nodes) nodes=$2 ;;
 		*) echo "hv_boot: unknown option $1" >&2; return 2 ;;
 		esac
 		shift 2
 	done
 	[ $# -eq 4 ] || { echo "hv_boot: want KERNEL INITRD APPEND LOG" >&2; return 2; }
-	timeout "$limit" "$HV_QEMU" -accel tcg -cpu max -smp "$smp" -m "$mem" \
+	# --nodes 2: two sockets, node 0 with the lower half of the CPUs and 1 GiB
+	# (the kernel), node 1 with the rest (a boot-time 1 GiB huge page fits there)
+	if [ "$nodes" = 2 ]; then
+		[ $((smp % 2)) -eq 0 ] && [ "$mem" -ge 3072 ] || { echo "hv_boot: --nodes 2 wants an even --smp and 3 GiB" >&2; return 2; }
+		numa=(-object memory-backend-ram,id=hvram0,size=1024M
+			-object "memory-backend-ram,id=hvram1,size=$((mem - 1024))M"
+			-numa "node,nodeid=0,cpus=0-$((smp / 2 - 1)),memdev=hvram0"
+			-numa "node,nodeid=1,cpus=$((smp / 2))-$((smp - 1)),memdev=hvram1")
+		smp="$smp,sockets=2,cores=$((smp / 2)),threads=1"
+	fi
+	timeout "$limit" "$HV_QEMU" -accel tcg -cpu max -smp "$smp" -m "$mem" "${numa[@]}" \
 		-kernel "$1" -initrd "$2" -append "$3" \
 		-nographic -no-reboot -monitor "$monitor" -serial stdio </dev/null >"$4" 2>&1 &
 	q=$!

@@ -56,7 +56,7 @@ fi
 
 CFLAGS="-std=gnu11 -O2 -Wall -Wextra -Werror -I$SRC/kmod/include/uapi"
 T=$SRC/tests/testbed
-gcc $CFLAGS -static -I"$SRC/prepopd" -I"$T/track" -o "$OUT/vmm" "$T/scenarios.c" "$T/hold.c" "$T/mapping.c" \
+gcc $CFLAGS -static -I"$SRC/prepopd" -I"$T/track" -o "$OUT/vmm" "$T/scenarios.c" "$T/hold.c" "$T/mapping.c" "$T/numa.c" \
 	"$T/vmm_gone.c" "$T/kvmtest.c" "$SRC/prepopd/qemu.c" -lpthread
 gcc $CFLAGS -static -o "$OUT/bench" "$SRC/bench/kvm_bench.c" "$SRC/tests/testbed/kvmtest.c" -I"$SRC/tests/testbed" -lpthread
 

@@ -29,15 +29,18 @@ done
 hv_build --kernel "$KERNEL" "$OUT"
 LOG=$OUT/console-$MODE.log
 APPEND="console=ttyS0 $QUIET nokaslr panic=-1 hung_task_timeout_secs=30 watchdog_thresh=5 oops=panic hugepagesz=1G hugepages=1 hugepages2m=192 mode=$MODE"
-APPEND="$APPEND filter=$FILTER repeat=$REPEAT${MODARGS:+ prepop_args=$MODARGS}"
-hv_boot --smp "$SMP" --mem 3072 --timeout 1500 --monitor "$OUT/monitor.sock" \
+# two NUMA nodes (numa-vmm-bound-node1), given an even number of CPUs
+NODES=1
+[ $((SMP % 2)) -eq 0 ] && NODES=2
+APPEND="$APPEND filter=$FILTER repeat=$REPEAT nodes=$NODES${MODARGS:+ prepop_args=$MODARGS}"
+hv_boot --smp "$SMP" --nodes "$NODES" --mem 3072 --timeout 1500 --monitor "$OUT/monitor.sock" \
 	"$OUT/vmlinuz" "$OUT/initramfs.gz" "$APPEND" "$LOG"
 # the emulator's own crash (tests/lib/hv.sh: hv_foreign_crash): boot once more
 if ! grep -aq '^TESTBED: dmesg end' "$LOG" && crash=$(hv_foreign_crash "$LOG"); then
 	echo "testbed: NOTE: the emulated host's kernel died with no sign of kvm_prepop (QEMU TCG), kept in $LOG.crashed; booting again:"
 	echo "$crash" | sed 's/^/    /'
 	mv "$LOG" "$LOG.crashed"
-	hv_boot --smp "$SMP" --mem 3072 --timeout 1500 --monitor "$OUT/monitor.sock" \
+	hv_boot --smp "$SMP" --nodes "$NODES" --mem 3072 --timeout 1500 --monitor "$OUT/monitor.sock" \
 		"$OUT/vmlinuz" "$OUT/initramfs.gz" "$APPEND" "$LOG"
 fi
 tr -d '\r' <"$LOG" | sed -e 's/^.*TESTBED: npt/TESTBED: npt/' | sed -n '/^TESTBED: npt/,/^TESTBED: dmesg begin/p' | grep -av '^TESTBED: dmesg begin'

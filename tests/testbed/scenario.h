@@ -37,4 +37,8 @@ int t_write_tracked(int unused);
 int t_vmm_gone(int unused);
 int vmm_gone_child(int wfd);	/* the VMM, exec'ed with --vmm-gone WFD */
 
+/* numa.c: host NUMA placement */
+int t_numa_bound(int unused);
+int numa_vmm_child(int rfd, int wfd);	/* the bound VMM, exec'ed with --numa-vmm RFD WFD */
+
 #endif

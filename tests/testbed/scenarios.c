@@ -700,6 +700,7 @@ static const struct scenario scenarios[] = {
 	{ "nx-huge-pages-exec-thp", t_nx_huge_pages, B_THP },
 	{ "write-tracked-gfn-not-emulated", t_write_tracked, 0 },
 	{ "vmm-dies-mid-populate-esrch", t_vmm_gone, 0 },
+	{ "numa-vmm-bound-node1", t_numa_bound, 0 },
 };
 
 static const char *current;
@@ -744,6 +745,8 @@ int main(int argc, char **argv)
 			return fake_qemu(atoi(argv[i + 1]), atoi(argv[i + 2]));
 	if (argc == 3 && !strcmp(argv[1], "--vmm-gone"))	/* as exec'ed by t_vmm_gone */
 		return vmm_gone_child(atoi(argv[2]));
+	if (argc == 4 && !strcmp(argv[1], "--numa-vmm"))	/* as exec'ed by t_numa_bound */
+		return numa_vmm_child(atoi(argv[2]), atoi(argv[3]));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGALRM, on_alarm);
 	kt_init();

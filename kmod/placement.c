@@ -12,25 +12,61 @@
  *    cgroups, the only binding in mode "restrictive"), which the page
  *    allocator reads from the allocating task;
  *  - KVM's stage-2 page-table pages and anything else allocated without a
- *    mapping's policy, which come from the allocating CPU's node.
- * So a worker takes, before it touches anything, the allowed CPUs and
- * mems_allowed of the thread that last ran its vCPU (else the VMM's main
- * thread, for a vCPU that never ran).  A pinned guest's populate then
- * also stays on the guest's own CPUs.
+ *    mapping's policy, which come preferably from the allocating CPU's node
+ *    (within the allocating task's mems_allowed).
+ * So a worker takes, before it touches anything, the mems_allowed of the
+ * thread that last ran its vCPU (else the mm's owner, the VMM's main
+ * thread: a vCPU that never ran, or whose thread exited), and runs on the
+ * CPUs of the NUMA nodes that thread may run on.  Of those, only the
+ * housekeeping CPUs kthreads are kept to (not isolated ones, where pinned
+ * guests usually sit), and none at all beside a real-time vCPU thread,
+ * which would starve a normal worker on its CPU: such a worker keeps the
+ * CPUs it had.
  *
  * Not adopted: a task memory policy (set_mempolicy) of the VMM's threads,
  * which no export lets a module copy; libvirt always puts the binding on
  * the RAM's mapping as well.  CPU time stays the worker's, in the root
- * cgroup; memory is charged to the VMM's memcg (populate.c).
+ * cgroup; memory is charged to the VMM's memcg (populate.c).  A change of
+ * the VMM's binding during a call is not followed.
  */
 #include <linux/cpumask.h>
 #include <linux/cpuset.h>
+#include <linux/nodemask.h>
 #include <linux/sched.h>
+#include <linux/sched/isolation.h>
 #include <linux/sched/task.h>
-#include <linux/slab.h>
+#include <uapi/linux/sched.h>
 
 #include "compat.h"
 #include "job.h"
+
+static bool realtime(struct task_struct *task)
+{
+	unsigned int policy = READ_ONCE(task->policy);
+
+	return policy == SCHED_FIFO || policy == SCHED_RR ||
+	       policy == SCHED_DEADLINE;
+}
+
+/* The CPUs of the nodes task may run on: housekeeping and active ones. */
+static void node_cpus(struct task_struct *task, struct cpumask *cpus)
+{
+	nodemask_t nodes = NODE_MASK_NONE;
+	unsigned long flags;
+	int cpu, node;
+
+	raw_spin_lock_irqsave(&task->pi_lock, flags);	/* as sched_getaffinity() */
+	for_each_cpu(cpu, &task->cpus_mask)
+		node_set(cpu_to_node(cpu), nodes);
+	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
+	cpumask_clear(cpus);
+	for_each_node_mask(node, nodes)
+		cpumask_or(cpus, cpus, cpumask_of_node(node));
+	rcu_read_lock();	/* 7.x updates the housekeeping masks under RCU */
+	cpumask_and(cpus, cpus, housekeeping_cpumask(HK_TYPE_KTHREAD));
+	rcu_read_unlock();
+	cpumask_and(cpus, cpus, cpu_active_mask);
+}
 
 void pp_adopt_placement(struct kvm_vcpu *vcpu, struct mm_struct *mm)
 {
@@ -50,14 +86,14 @@ void pp_adopt_placement(struct kvm_vcpu *vcpu, struct mm_struct *mm)
 	/* a thread of another process that ran the vCPU binds nothing here */
 	if (!same_mm)
 		goto out;
-	/* cpus_mask, not cpus_ptr: what the thread asked for, not a migrate_disable() */
-	if (zalloc_cpumask_var(&cpus, GFP_KERNEL)) {
-		if (cpumask_and(cpus, &task->cpus_mask, cpu_online_mask))
+	if (!nodes_empty(mems))
+		set_mems_allowed(mems);
+	if (!realtime(task) && alloc_cpumask_var(&cpus, GFP_KERNEL)) {
+		node_cpus(task, cpus);
+		if (!cpumask_empty(cpus))
 			set_cpus_allowed_ptr(current, cpus);
 		free_cpumask_var(cpus);
 	}
-	if (!nodes_empty(mems))
-		set_mems_allowed(mems);
 out:
 	put_task_struct(task);
 }

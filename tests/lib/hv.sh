@@ -171,7 +171,9 @@ hv_boot() {
 		--mem) mem=$2 ;;
 		--timeout) limit=$2 ;;
 		--monitor) monitor=unix:$2,server,nowait ;;
-		--nodes) nodes=$2 ;;
+		--nodes)
+			nodes=$2
+			[ "$nodes" = 1 ] || [ "$nodes" = 2 ] || { echo "hv_boot: --nodes 1 or 2, not $nodes" >&2; return 2; } ;;
 		*) echo "hv_boot: unknown option $1" >&2; return 2 ;;
 		esac
 		shift 2

@@ -700,7 +700,8 @@ static const struct scenario scenarios[] = {
 	{ "nx-huge-pages-exec-thp", t_nx_huge_pages, B_THP },
 	{ "write-tracked-gfn-not-emulated", t_write_tracked, 0 },
 	{ "vmm-dies-mid-populate-esrch", t_vmm_gone, 0 },
-	{ "numa-vmm-bound-node1", t_numa_bound, 0 },
+	{ "numa-vmm-bound-node1", t_numa_bound, 1 },
+	{ "numa-vmm-mems-node1-cpus-node0", t_numa_bound, 0 },
 };
 
 static const char *current;

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include "kvmtest.h"
 
@@ -32,23 +33,33 @@ int kt_err(const char *fmt, ...)
 	return -1;
 }
 
-/* out 0x10; for each {start,end} in the table write one byte a page; out 0x11; loop */
+/*
+ * EBX: the vCPU's table (GUEST_TABLE + 0x200 * index), its clock 0x100 below.
+ * out 0x10; rdtsc to the clock; for each {start,end} in the table write one
+ * byte a page; rdtsc to the clock + 8; out 0x11; loop
+ */
 static const uint8_t touch_code[] = {
 	0xe6, PORT_READY,		/* 00 out 0x10, al */
-	0xbe, 0x00, 0x08, 0x00, 0x00,	/* 02 mov esi, GUEST_TABLE */
-	0x8b, 0x0e,			/* 07 mov ecx, [esi] */
-	0x83, 0xc6, 0x04,		/* 09 add esi, 4 */
-	0x8b, 0x3e,			/* 0c .range: mov edi, [esi] */
-	0x8b, 0x56, 0x04,		/* 0e mov edx, [esi+4] */
-	0xc6, 0x07, 0x01,		/* 11 .page: mov byte [edi], 1 */
-	0x81, 0xc7, 0x00, 0x10, 0x00, 0x00, /* 14 add edi, 4096 */
-	0x39, 0xd7,			/* 1a cmp edi, edx */
-	0x72, 0xf3,			/* 1c jb .page */
-	0x83, 0xc6, 0x08,		/* 1e add esi, 8 */
-	0x49,				/* 21 dec ecx */
-	0x75, 0xe8,			/* 22 jnz .range */
-	0xe6, PORT_TOUCHED,		/* 24 out 0x11, al */
-	0xeb, 0xd8,			/* 26 jmp 0 */
+	0x0f, 0x31,			/* 02 rdtsc */
+	0x89, 0x83, 0x00, 0xff, 0xff, 0xff, /* 04 mov [ebx - 0x100], eax */
+	0x89, 0x93, 0x04, 0xff, 0xff, 0xff, /* 0a mov [ebx - 0xfc], edx */
+	0x89, 0xde,			/* 10 mov esi, ebx */
+	0x8b, 0x0e,			/* 12 mov ecx, [esi] */
+	0x83, 0xc6, 0x04,		/* 14 add esi, 4 */
+	0x8b, 0x3e,			/* 17 .range: mov edi, [esi] */
+	0x8b, 0x56, 0x04,		/* 19 mov edx, [esi+4] */
+	0xc6, 0x07, 0x01,		/* 1c .page: mov byte [edi], 1 */
+	0x81, 0xc7, 0x00, 0x10, 0x00, 0x00, /* 1f add edi, 4096 */
+	0x39, 0xd7,			/* 25 cmp edi, edx */
+	0x72, 0xf3,			/* 27 jb .page */
+	0x83, 0xc6, 0x08,		/* 29 add esi, 8 */
+	0x49,				/* 2c dec ecx */
+	0x75, 0xe8,			/* 2d jnz .range */
+	0x0f, 0x31,			/* 2f rdtsc */
+	0x89, 0x83, 0x08, 0xff, 0xff, 0xff, /* 31 mov [ebx - 0xf8], eax */
+	0x89, 0x93, 0x0c, 0xff, 0xff, 0xff, /* 37 mov [ebx - 0xf4], edx */
+	0xe6, PORT_TOUCHED,		/* 3d out 0x11, al */
+	0xeb, 0xbf,			/* 3f jmp 0 */
 };
 static const uint8_t spin_code[] = { 0xeb, 0xfe };	/* jmp $ */
 
@@ -200,20 +211,69 @@ void *vm_hva(struct vm *vm, uint64_t gpa)
 	return NULL;
 }
 
+/* TSC ticks per second, against CLOCK_MONOTONIC over 200 ms, once. */
+static double tsc_hz(void)
+{
+	static double hz;
+
+	if (!hz) {
+		uint64_t t0 = now_ns(), c0 = __rdtsc(), t1, c1;
+
+		usleep(200 * 1000);
+		c1 = __rdtsc();
+		t1 = now_ns();
+		hz = (c1 - c0) * 1e9 / (t1 - t0);
+	}
+	return hz;
+}
+
+/* vCPU i's table */
+static uint32_t *touch_table(struct vm *vm, int i)
+{
+	return vm_hva(vm, GUEST_TABLE + 0x200 * i);
+}
+
+double vm_guest_touch_s(struct vm *vm, int n)
+{
+	uint64_t start = UINT64_MAX, end = 0;
+
+	for (int i = 0; i < n; i++) {
+		const uint64_t *clock = vm_hva(vm, GUEST_CLOCK + 0x200 * i);
+
+		start = clock[0] < start ? clock[0] : start;
+		end = clock[1] > end ? clock[1] : end;
+	}
+	return (double)(end - start) / tsc_hz();
+}
+
+void vm_set_touch_split(struct vm *vm, int n)
+{
+	for (int v = 0; v < MAX_TOUCH_VCPUS; v++) {
+		uint32_t *t = touch_table(vm, v);
+		uint32_t k = 0;
+
+		for (int i = 0; i < vm->nslots; i++) {
+			uint64_t pages = vm->slots[i].size / 4096, first, last;
+
+			if (vm->slots[i].readonly)
+				continue;
+			/* a vCPU past n: all of it */
+			first = v < n ? pages * v / n : 0;
+			last = v < n ? pages * (v + 1) / n : pages;
+			if (first == last)
+				continue;
+			/* the last byte of each page: never the code at the start of one */
+			t[1 + 2 * k] = (uint32_t)(vm->slots[i].gpa + first * 4096) + 0xfff;
+			t[2 + 2 * k] = (uint32_t)(vm->slots[i].gpa + last * 4096);
+			k++;
+		}
+		t[0] = k;
+	}
+}
+
 void vm_set_touch_all(struct vm *vm)
 {
-	uint32_t *t = vm_hva(vm, GUEST_TABLE);
-	uint32_t n = 0;
-
-	for (int i = 0; i < vm->nslots; i++) {
-		if (vm->slots[i].readonly)
-			continue;
-		/* the last byte of each page: never the code at the start of one */
-		t[1 + 2 * n] = (uint32_t)vm->slots[i].gpa + 0xfff;
-		t[2 + 2 * n] = (uint32_t)(vm->slots[i].gpa + vm->slots[i].size);
-		n++;
-	}
-	t[0] = n;
+	vm_set_touch_split(vm, 1);
 }
 
 static void flat_seg(struct kvm_segment *s, int sel, int type)
@@ -233,7 +293,9 @@ int vm_add_vcpu(struct vm *vm, uint64_t rip)
 {
 	struct vcpu *v = &vm->vcpus[vm->nvcpus];
 	struct kvm_sregs sregs;
-	struct kvm_regs regs = { .rip = rip, .rflags = 2 };
+	/* the touch's table: its own for the first MAX_TOUCH_VCPUS, else vCPU 0's */
+	struct kvm_regs regs = { .rip = rip, .rflags = 2,
+		.rbx = GUEST_TABLE + 0x200 * (vm->nvcpus < MAX_TOUCH_VCPUS ? vm->nvcpus : 0) };
 	int sz = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 
 	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, vm->nvcpus);

@@ -17,8 +17,11 @@
 #define MAX_VCPUS 8
 
 /* Guest entry points (gpa) and the exits they make. */
+/* vCPU i's: + 0x200 * i (up to MAX_TOUCH_VCPUS) */
+#define GUEST_CLOCK 0x700	/* u64 TSC at the touch's start, then at its end */
 #define GUEST_TABLE 0x800	/* u32 count, then {u32 start, u32 end} ranges to touch */
-#define GUEST_CODE 0x1000	/* out 0x10 (ready); touch the table; out 0x11; loop */
+#define MAX_TOUCH_VCPUS 4
+#define GUEST_CODE 0x1000	/* out 0x10 (ready); touch the table, timed; out 0x11; loop */
 #define GUEST_SPIN 0x1100	/* jmp $ */
 #define PORT_READY 0x10
 #define PORT_TOUCHED 0x11
@@ -69,9 +72,13 @@ int vm_create(struct vm *vm);
 void vm_destroy(struct vm *vm);
 int vm_add_slot(struct vm *vm, uint64_t gpa, uint64_t size, enum backing b, bool readonly);
 int vm_add_vcpu(struct vm *vm, uint64_t rip);
-/* Write the touch table: every writable slot, or the ones given. */
+/* Write the touch tables: every vCPU touches every writable slot... */
 void vm_set_touch_all(struct vm *vm);
+/* ... or vCPU i of the first n its nth of each (the others all of it). */
+void vm_set_touch_split(struct vm *vm, int n);
 void *vm_hva(struct vm *vm, uint64_t gpa);
+/* The last touch of vCPUs 0..n-1, first start to last end, by the guest's own clock (TSC), in s. */
+double vm_guest_touch_s(struct vm *vm, int n);
 /* KVM_RUN until an OUT to port; -1 on any other exit. */
 int vcpu_run_to(struct vm *vm, int i, int port);
 /* Start / stop vCPU i spinning inside KVM_RUN on another thread. */

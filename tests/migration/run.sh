@@ -11,8 +11,9 @@
 #   tests/migration/run.sh [OUT] [--only SCENARIO,...] [--kernel 6.1|6.12|7]
 #                          [--module-args k=v,...]
 # OUT defaults to build/migration (build/migration-KERNEL for another kernel).
-# --only also takes the scenarios not run by default: early, early-suspend
-# (the experiment: a populate during the incoming migration) and bench
+# --only also takes the scenarios not run by default: early, early-suspend,
+# early-control (the experiment: a populate during the incoming migration,
+# and the same migration without it) and bench
 # (bench/migration-bench.sh).  When the emulated host's kernel dies with no
 # sign of kvm_prepop (tests/lib/hv.sh, hv_foreign_crash), the scenarios
 # without a verdict run in a second boot, once.

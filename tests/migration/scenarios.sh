@@ -10,7 +10,7 @@
 # the host tells to write every page and that times itself.
 set -u
 ALL="precopy-thp precopy-4k precopy-2m precopy-during-slice cancel postcopy postcopy-failure restart-precopy restart-postcopy"
-EXTRA="early early-suspend bench"	# the experiment and the benchmark: asked for by name
+EXTRA="early early-suspend early-control bench"	# the experiment and the benchmark: asked for by name
 ONLY=${1:-}
 [ -n "$ONLY" ] && [ "$ONLY" != all ] || ONLY=$(echo $ALL | tr ' ' ,)
 
@@ -633,12 +633,14 @@ sc_restart_postcopy() {
 # downtime?  migtool populate does it (prepopd does not: docs/migration.md),
 # both prepopds in dry run.  early: during a live pre-copy, until the guest
 # runs; early-suspend: a pre-copy with --suspend (the destination stays
-# paused with its device state loaded), populated, then resumed.  Each ends
-# with the same migration back into a dry-run host with nothing populated,
-# for comparison.  Reported as figures, not asserted.
+# paused with its device state loaded), populated, then resumed;
+# early-control: early's live pre-copy with nothing populated early (what
+# early's guest does on B without the experiment).  Each ends with the same
+# migration back into a dry-run host with nothing populated, for
+# comparison.  Reported as figures, not asserted.
 early_experiment() {
 	local mode=$1 g=early-$1 ev eva rc=0 pid watch pop at_resume exp_f exp_ms exp_down ctl_f ctl_down name=early
-	[ $mode = suspend ] && name=early-suspend
+	[ $mode = live ] || name=early-$mode
 	begin $name "a populate on B during the incoming pre-copy ($mode): does it survive until the guest runs? (4K backing)"
 	dry A true
 	dry B true
@@ -663,6 +665,10 @@ early_experiment() {
 		note "$pop"
 		at_resume=$(leaves B $g)
 		vsh B resume $g >/dev/null || bad "virsh resume on B failed"
+	elif [ $mode = control ]; then
+		migrate_wait || rc=$?
+		at_resume=$(leaves B $g)
+		[ $rc -eq 0 ] || { bad "the migration failed: $(tr '\n' ' ' <$M/migrate.out)"; destroy A $g; destroy B $g; thp madvise; end; return; }
 	else
 		watch=$(kvm_dir B $g)/exits
 		/prepop/migtool populate $pid 600 $watch >$M/early.out 2>&1 &
@@ -700,6 +706,7 @@ early_experiment() {
 }
 sc_early() { early_experiment live; }
 sc_early_suspend() { early_experiment suspend; }
+sc_early_control() { early_experiment control; }
 
 # ---------------------------------------------------------------- the benchmark
 

@@ -17,11 +17,10 @@
  * So a worker takes, before it touches anything, the mems_allowed of the
  * thread that last ran its vCPU (else the mm's owner, the VMM's main
  * thread: a vCPU that never ran, or whose thread exited), and runs on the
- * CPUs of the NUMA nodes that thread may run on.  Of those, only the
- * housekeeping CPUs kthreads are kept to (not isolated ones, where pinned
- * guests usually sit), and none at all beside a real-time vCPU thread,
- * which would starve a normal worker on its CPU: such a worker keeps the
- * CPUs it had.
+ * CPUs of the NUMA nodes that thread may run on: only their housekeeping
+ * CPUs, not the isolated ones pinned guests usually sit on.  A worker keeps
+ * the CPUs it had when none is left (the whole node isolated), and beside
+ * a real-time vCPU thread, which would starve a normal worker on its CPU.
  *
  * Not adopted: a task memory policy (set_mempolicy) of the VMM's threads,
  * which no export lets a module copy; libvirt always puts the binding on
@@ -56,14 +55,24 @@ static void node_cpus(struct task_struct *task, struct cpumask *cpus)
 	int cpu, node;
 
 	raw_spin_lock_irqsave(&task->pi_lock, flags);	/* as sched_getaffinity() */
-	for_each_cpu(cpu, &task->cpus_mask)
-		node_set(cpu_to_node(cpu), nodes);
+	for_each_cpu(cpu, &task->cpus_mask) {
+		node = cpu_to_node(cpu);
+		if (node >= 0)	/* NUMA_NO_NODE: a CPU not present */
+			node_set(node, nodes);
+	}
 	raw_spin_unlock_irqrestore(&task->pi_lock, flags);
 	cpumask_clear(cpus);
 	for_each_node_mask(node, nodes)
 		cpumask_or(cpus, cpus, cpumask_of_node(node));
-	rcu_read_lock();	/* 7.x updates the housekeeping masks under RCU */
+	/*
+	 * Not isolated: before 7.x isolcpus= isolates from the scheduler's
+	 * domains only (HK_TYPE_DOMAIN), nohz_full= from kthreads too; 7.x
+	 * made HK_TYPE_KTHREAD an alias of HK_TYPE_DOMAIN and updates the
+	 * masks under RCU.
+	 */
+	rcu_read_lock();
 	cpumask_and(cpus, cpus, housekeeping_cpumask(HK_TYPE_KTHREAD));
+	cpumask_and(cpus, cpus, housekeeping_cpumask(HK_TYPE_DOMAIN));
 	rcu_read_unlock();
 	cpumask_and(cpus, cpus, cpu_active_mask);
 }

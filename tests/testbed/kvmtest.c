@@ -267,6 +267,11 @@ void vm_set_touch_split(struct vm *vm, int n)
 			t[2 + 2 * k] = (uint32_t)(vm->slots[i].gpa + last * 4096);
 			k++;
 		}
+		if (!k) {	/* nothing to touch: one byte of page 0 (a count of 0 would loop 2^32 times) */
+			t[1] = 0xfff;
+			t[2] = 0x1000;
+			k = 1;
+		}
 		t[0] = k;
 	}
 }

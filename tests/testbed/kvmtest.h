@@ -74,7 +74,7 @@ int vm_add_slot(struct vm *vm, uint64_t gpa, uint64_t size, enum backing b, bool
 int vm_add_vcpu(struct vm *vm, uint64_t rip);
 /* Write the touch tables: every vCPU touches every writable slot... */
 void vm_set_touch_all(struct vm *vm);
-/* ... or vCPU i of the first n its nth of each (the others all of it). */
+/* ... or vCPU i < n its nth of each (vCPUs n..MAX_TOUCH_VCPUS-1 all of it; later ones share vCPU 0's). */
 void vm_set_touch_split(struct vm *vm, int n);
 void *vm_hva(struct vm *vm, uint64_t gpa);
 /* The last touch of vCPUs 0..n-1, first start to last end, by the guest's own clock (TSC), in s. */

@@ -6,10 +6,10 @@
  * bound (as prepopd is not).  Every page of the guest's RAM must land on
  * node 1, and so must KVM's stage-2 page tables built for it: the
  * populate allocates what the guest's own faults would have, where they
- * would have.  Twice: the VMM's CPUs on node 1 too (pinned), and on node 0
- * (memory bound, CPUs elsewhere: only the worker's mems_allowed keeps its
- * allocations on node 1).  Needs the emulated host's two nodes (run.sh).
+ * would have.  Three variants of the VMM's cpuset (t_numa_bound).  Needs
+ * the emulated host's two nodes (run.sh).
  */
+#define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -61,6 +61,10 @@ static void line_of(const char *path, const char *prefix, char *out, size_t len)
 static long long sec_pagetables_kb(int node)
 {
 	char path[96], l[4096], *p;
+
+	/* fold the CPUs' pending counts in first (node 0 asked first: do it once a pair) */
+	if (node == 0)
+		put("/proc/sys/vm/stat_refresh", "1");
 
 	snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/meminfo", node);
 	line_of(path, "SecPageTables:", l, sizeof(l));
@@ -114,8 +118,8 @@ int numa_vmm_child(int rfd, int wfd)
 	return 0;
 }
 
-/* the VMM's cgroup: memory on node 1, CPUs on node cpu_node */
-static int cgroup_node1(int cpu_node)
+/* the VMM's cgroup: CPUs on node cpu_node, memory on nodes mems */
+static int cgroup_bind(int cpu_node, const char *mems)
 {
 	char cpus[64], path[64];
 	struct stat st;
@@ -130,7 +134,7 @@ static int cgroup_node1(int cpu_node)
 	line_of(path, "", cpus, sizeof(cpus));
 	CHECK(cpus[0], "node %d has no CPUs", cpu_node);
 	TRY(put(CG_VM "/cpuset.cpus", cpus));
-	TRY(put(CG_VM "/cpuset.mems", "1"));
+	TRY(put(CG_VM "/cpuset.mems", mems));
 	return 0;
 }
 
@@ -180,9 +184,15 @@ static int numa_run(pid_t pid, int to, int from, bool *reaped)
 	return 0;
 }
 
-int t_numa_bound(int cpu_node)
+/*
+ * variant 1: CPUs and memory on node 1 (pinned); 0: memory on node 1, CPUs
+ * on node 0 (only mems_allowed keeps the worker's allocations on node 1);
+ * 2: CPUs on node 1, memory on both (only the worker's CPUs put the
+ * allocations on node 1, the local node)
+ */
+int t_numa_bound(int variant)
 {
-	int to[2], from[2], ret;
+	int to[2] = { -1, -1 }, from[2] = { -1, -1 }, ret;
 	char rs[16], ws[16], c, cmdline[4096];
 	bool reaped = false;
 	pid_t pid;
@@ -193,34 +203,44 @@ int t_numa_bound(int cpu_node)
 		return SKIP;
 	}
 	CHECK(access("/sys/devices/system/node/node1", F_OK) == 0, "nodes=2, but no node 1");
-	TRY(cgroup_node1(cpu_node));
-	CHECK(pipe(to) == 0 && pipe(from) == 0, "pipe");
-	pid = fork();
+	ret = cgroup_bind(variant == 0 ? 0 : 1, variant == 2 ? "0-1" : "1");
+	if (!ret && (pipe2(to, O_CLOEXEC) || pipe2(from, O_CLOEXEC)))
+		ret = kt_err("pipe: %s", strerror(errno));
+	pid = ret ? -1 : fork();
 	if (pid == 0) {
 		snprintf(rs, sizeof(rs), "%d", getpid());
 		if (put(CG_VM "/cgroup.procs", rs) != 0) {
 			fprintf(stderr, "numa VMM: %s\n", kt_errbuf);
 			_exit(5);
 		}
+		/* the VMM's ends only: it must not hold ours when we go */
+		fcntl(to[0], F_SETFD, 0);
+		fcntl(from[1], F_SETFD, 0);
 		snprintf(rs, sizeof(rs), "%d", to[0]);
 		snprintf(ws, sizeof(ws), "%d", from[1]);
 		execl("/proc/self/exe", "numa-vmm", "--numa-vmm", rs, ws, (char *)NULL);
 		_exit(5);
 	}
-	close(to[0]);
-	close(from[1]);
-	if (read(from[0], &c, 1) != 1) {
+	if (!ret && pid < 0)
+		ret = kt_err("fork: %s", strerror(errno));
+	if (to[0] >= 0)
+		close(to[0]);	/* the VMM's ends */
+	if (from[1] >= 0)
+		close(from[1]);
+	if (!ret && read(from[0], &c, 1) != 1) {
 		waitpid(pid, NULL, 0);
 		ret = kt_err("the bound VMM did not start");
-	} else {
+	} else if (!ret) {
 		ret = numa_run(pid, to[1], from[0], &reaped);
 		if (ret && !reaped) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 		}
 	}
-	close(to[1]);
-	close(from[0]);
+	if (to[1] >= 0)
+		close(to[1]);
+	if (from[0] >= 0)
+		close(from[0]);
 	rmdir(CG_VM);
 	return ret;
 }

@@ -52,6 +52,10 @@ if [ $skip -eq 1 ]; then
 	grep -aq "^TESTBED: kvm ok" "$LOG" || { echo "testbed: KVM is not npt=Y nested=1 tdp_mmu=Y"; fail=1; }
 else
 	grep -aq "^TESTBED: $MODE exit 0" "$LOG" || { echo "testbed: $MODE failed or did not finish"; fail=1; }
+	# the bench's second run, on the pre-fault engine (6.12)
+	if grep -aq "^TESTBED: bench engine=2 exit" "$LOG" && ! grep -aq "^TESTBED: bench engine=2 exit 0" "$LOG"; then
+		echo "testbed: bench on engine=2 failed"; fail=1
+	fi
 	grep -aq "^TESTBED: rmmod ok" "$LOG" || { echo "testbed: rmmod kvm_prepop failed"; fail=1; }
 fi
 if ! alarms=$(hv_alarms "$LOG" TESTBED); then

@@ -38,7 +38,7 @@ int t_vmm_gone(int unused);
 int vmm_gone_child(int wfd);	/* the VMM, exec'ed with --vmm-gone WFD */
 
 /* numa.c: host NUMA placement */
-int t_numa_bound(int cpu_node);	/* memory on node 1, CPUs on cpu_node */
+int t_numa_bound(int variant);	/* the VMM's cpuset: see numa.c */
 int numa_vmm_child(int rfd, int wfd);	/* the bound VMM, exec'ed with --numa-vmm RFD WFD */
 
 #endif

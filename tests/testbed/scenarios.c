@@ -702,6 +702,7 @@ static const struct scenario scenarios[] = {
 	{ "vmm-dies-mid-populate-esrch", t_vmm_gone, 0 },
 	{ "numa-vmm-bound-node1", t_numa_bound, 1 },
 	{ "numa-vmm-mems-node1-cpus-node0", t_numa_bound, 0 },
+	{ "numa-vmm-cpus-node1-mems-any", t_numa_bound, 2 },
 };
 
 static const char *current;

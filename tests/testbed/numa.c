@@ -12,6 +12,8 @@
 #define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,6 +28,8 @@
 #include "qemu.h"
 #include "scenario.h"
 
+#define RT_SIZE (64 * MiB)
+#define RT_BUDGET_NS 2000000000ull
 #define NUMA_SIZE (256 * MiB)	/* more page tables than the vCPUs' caches hold */
 #define CG "/sys/fs/cgroup"
 #define CG_VM CG "/pp-node1"
@@ -99,20 +103,40 @@ static void page_nodes(void *hva, uint64_t size, long n[2], long *absent, long *
 	}
 }
 
-/* The bound VMM, exec'ed inside the cgroup: a VM ready, then where its RAM is. */
-int numa_vmm_child(int rfd, int wfd)
+/*
+ * The bound VMM, exec'ed inside the cgroup: a VM ready, then where its RAM
+ * is.  rt: all its threads SCHED_FIFO (libvirt's <vcpusched
+ * scheduler='fifo'>), vCPU 1 running a guest that spins.
+ */
+int numa_vmm_child(int rfd, int wfd, bool rt)
 {
+	struct sched_param main_sp = { .sched_priority = 2 }, spin_sp = { .sched_priority = 1 };
 	long n[2], absent, other;
 	struct vm vm;
 	char c;
 
 	kt_init_vmm();
-	if (setup(&vm, B_ANON4K, NUMA_SIZE, 2) != 0) {
+	if (setup(&vm, B_ANON4K, rt ? RT_SIZE : NUMA_SIZE, 2) != 0) {
 		fprintf(stderr, "numa VMM: %s\n", kt_errbuf);
 		return 3;
 	}
+	if (rt && vcpu_spin_start(&vm, 1) != 0) {
+		fprintf(stderr, "numa VMM: %s\n", kt_errbuf);
+		return 3;
+	}
+	/*
+	 * Both vCPUs' threads real-time: this one (vCPU 0's) above the spinning
+	 * one, on the same CPU, or it would never run again to answer.
+	 */
+	if (rt && (sched_setscheduler(0, SCHED_FIFO, &main_sp) != 0 ||
+		   pthread_setschedparam(vm.vcpus[1].thread, SCHED_FIFO, &spin_sp) != 0))
+		return 6;
 	if (write(wfd, "R", 1) != 1 || read(rfd, &c, 1) != 1)
 		return 4;
+	if (rt) {
+		dprintf(wfd, "0 0 0 0\n");
+		_exit(0);	/* the spinning vCPU thread with it */
+	}
 	page_nodes(vm.slots[1].hva, NUMA_SIZE, n, &absent, &other);
 	dprintf(wfd, "%ld %ld %ld %ld\n", n[0], n[1], absent, other);
 	return 0;
@@ -135,6 +159,39 @@ static int cgroup_bind(int cpu_node, const char *mems)
 	CHECK(cpus[0], "node %d has no CPUs", cpu_node);
 	TRY(put(CG_VM "/cpuset.cpus", cpus));
 	TRY(put(CG_VM "/cpuset.mems", mems));
+	return 0;
+}
+
+/*
+ * A real-time VMM on node 1's one CPU, vCPU 1 spinning in its guest: a
+ * worker on that CPU alone could never run beside it (nor take vCPU 0,
+ * nor fault a page in), so workers of a real-time vCPU thread keep the
+ * CPUs they had.  With them pinned the call mapped nothing and returned
+ * -EBUSY after 800-900 ms (the review's measurement).
+ */
+static int rt_run(pid_t pid, int to, int from, bool *reaped)
+{
+	struct kvm_prepop_populate p;
+	char buf[64];
+	int vfd, r, status;
+	uint64_t t0;
+
+	vfd = qemu_vm_fd(pid);
+	CHECK(vfd >= 0, "qemu_vm_fd: %s", strerror(-vfd));
+	t0 = now_ns();
+	r = pp_populate_once(vfd, 0, 0, RT_BUDGET_NS, 0, &p);
+	close(vfd);
+	printf("# real-time VMM: %s in %.1f ms, %llu 4K leaves, %u workers, %u kicks, longest hold %.1f ms\n",
+	       r ? strerror(-r) : "ok", (now_ns() - t0) / 1e6, (unsigned long long)p.mapped_4k,
+	       p.workers, p.kicks, p.max_hold_ns / 1e6);
+	CHECK(write(to, "T", 1) == 1, "pipe");
+	(void)!read(from, buf, sizeof(buf));
+	*reaped = waitpid(pid, &status, 0) == pid;
+	CHECK(*reaped && WIFEXITED(status) && WEXITSTATUS(status) == 0, "the real-time VMM exited %d",
+	      WEXITSTATUS(status));
+	CHECK(r == 0 && p.mapped_4k > 0 && p.next_gpa > 0,
+	      "populate beside a real-time vCPU thread: %s, %llu leaves", r ? strerror(-r) : "ok",
+	      (unsigned long long)p.mapped_4k);
 	return 0;
 }
 
@@ -188,7 +245,7 @@ static int numa_run(pid_t pid, int to, int from, bool *reaped)
  * variant 1: CPUs and memory on node 1 (pinned); 0: memory on node 1, CPUs
  * on node 0 (only mems_allowed keeps the worker's allocations on node 1);
  * 2: CPUs on node 1, memory on both (only the worker's CPUs put the
- * allocations on node 1, the local node)
+ * allocations on node 1, the local node); 3: as 1, the VMM real-time (rt_run)
  */
 int t_numa_bound(int variant)
 {
@@ -218,7 +275,8 @@ int t_numa_bound(int variant)
 		fcntl(from[1], F_SETFD, 0);
 		snprintf(rs, sizeof(rs), "%d", to[0]);
 		snprintf(ws, sizeof(ws), "%d", from[1]);
-		execl("/proc/self/exe", "numa-vmm", "--numa-vmm", rs, ws, (char *)NULL);
+		execl("/proc/self/exe", "numa-vmm", variant == 3 ? "--numa-vmm-rt" : "--numa-vmm", rs, ws,
+		      (char *)NULL);
 		_exit(5);
 	}
 	if (!ret && pid < 0)
@@ -231,7 +289,7 @@ int t_numa_bound(int variant)
 		waitpid(pid, NULL, 0);
 		ret = kt_err("the bound VMM did not start");
 	} else if (!ret) {
-		ret = numa_run(pid, to[1], from[0], &reaped);
+		ret = (variant == 3 ? rt_run : numa_run)(pid, to[1], from[0], &reaped);
 		if (ret && !reaped) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);

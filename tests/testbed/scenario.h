@@ -3,6 +3,8 @@
 #ifndef SCENARIO_H
 #define SCENARIO_H
 
+#include <stdbool.h>
+
 #include "kvmtest.h"
 
 #define BASE GiB	/* the RAM under test starts at 1 GiB, aligned for every page size */
@@ -39,6 +41,6 @@ int vmm_gone_child(int wfd);	/* the VMM, exec'ed with --vmm-gone WFD */
 
 /* numa.c: host NUMA placement */
 int t_numa_bound(int variant);	/* the VMM's cpuset: see numa.c */
-int numa_vmm_child(int rfd, int wfd);	/* the bound VMM, exec'ed with --numa-vmm RFD WFD */
+int numa_vmm_child(int rfd, int wfd, bool rt);	/* the bound VMM: --numa-vmm[-rt] RFD WFD */
 
 #endif

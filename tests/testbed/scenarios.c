@@ -703,6 +703,7 @@ static const struct scenario scenarios[] = {
 	{ "numa-vmm-bound-node1", t_numa_bound, 1 },
 	{ "numa-vmm-mems-node1-cpus-node0", t_numa_bound, 0 },
 	{ "numa-vmm-cpus-node1-mems-any", t_numa_bound, 2 },
+	{ "numa-realtime-vcpu-thread", t_numa_bound, 3 },
 };
 
 static const char *current;
@@ -747,8 +748,8 @@ int main(int argc, char **argv)
 			return fake_qemu(atoi(argv[i + 1]), atoi(argv[i + 2]));
 	if (argc == 3 && !strcmp(argv[1], "--vmm-gone"))	/* as exec'ed by t_vmm_gone */
 		return vmm_gone_child(atoi(argv[2]));
-	if (argc == 4 && !strcmp(argv[1], "--numa-vmm"))	/* as exec'ed by t_numa_bound */
-		return numa_vmm_child(atoi(argv[2]), atoi(argv[3]));
+	if (argc == 4 && !strncmp(argv[1], "--numa-vmm", 10))	/* as exec'ed by t_numa_bound */
+		return numa_vmm_child(atoi(argv[2]), atoi(argv[3]), !strcmp(argv[1], "--numa-vmm-rt"));
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	signal(SIGALRM, on_alarm);
 	kt_init();

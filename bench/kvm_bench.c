@@ -62,13 +62,18 @@ static void *vcpu_touch(void *arg)
 	return NULL;
 }
 
-/* vCPUs 0..n-1 touch their share (vm_set_touch_split) at once */
+/* vCPUs 0..n-1 (n: 1 or 2) touch their share (vm_set_touch_split) at once */
 static int touch_n(struct vm *vm, int n, struct touch *t)
 {
 	struct vcpu_touch v[2] = { { vm, 0, 0, 0 }, { vm, 1, 0, 0 } };
-	long long f0 = vm_stat(vm, "pf_fixed");
-	uint64_t t0 = now_ns();
+	long long f0;
+	uint64_t t0;
 	int r = 0;
+
+	if (n < 1 || n > 2)
+		return kt_err("touch_n: %d vCPUs", n);
+	f0 = vm_stat(vm, "pf_fixed");
+	t0 = now_ns();
 
 	for (int i = 1; i < n; i++)
 		if (pthread_create(&v[i].t, NULL, vcpu_touch, &v[i]))
@@ -156,6 +161,20 @@ static int concurrent(struct vm *vm, int n, struct touch *t)
 	return r ? r : b.r;
 }
 
+/* A fresh VM whose two vCPUs touch half each, in fault mode or during a populate. */
+static int split_run(int b, uint64_t size, bool populating, struct touch *t)
+{
+	struct vm vm;
+
+	if (setup(&vm, b, size))
+		return -1;
+	vm_set_touch_split(&vm, 2);
+	if (populating ? concurrent(&vm, 2, t) : touch_n(&vm, 2, t))
+		return -1;
+	vm_destroy(&vm);
+	return 0;
+}
+
 static int run(int b, uint64_t size, struct result *r)
 {
 	struct kvm_prepop_populate p;
@@ -179,18 +198,8 @@ static int run(int b, uint64_t size, struct result *r)
 	if (setup(&vm, b, size) || concurrent(&vm, 1, &r->concurrent))
 		return -1;
 	vm_destroy(&vm);
-	if (setup(&vm, b, size))
+	if (split_run(b, size, false, &r->fault_mode2) || split_run(b, size, true, &r->concurrent2))
 		return -1;
-	vm_set_touch_split(&vm, 2);
-	if (touch_n(&vm, 2, &r->fault_mode2))
-		return -1;
-	vm_destroy(&vm);
-	if (setup(&vm, b, size))
-		return -1;
-	vm_set_touch_split(&vm, 2);
-	if (concurrent(&vm, 2, &r->concurrent2))
-		return -1;
-	vm_destroy(&vm);
 	/* the host's part alone, then KVM's part alone (populate, or the guest's faults) */
 	if (setup(&vm, b, size) || host_fault_in(&vm, &r->host_s) ||
 	    populate(&vm, 2, &r->map_s, &p))

@@ -34,7 +34,8 @@ int kt_err(const char *fmt, ...)
 }
 
 /*
- * EBX: the vCPU's table (GUEST_TABLE + 0x200 * index), its clock 0x100 below.
+ * EBX: the vCPU's table (GUEST_TABLE + GUEST_TOUCH_STRIDE * index), its clock
+ * 0x100 below (GUEST_CLOCK).
  * out 0x10; rdtsc to the clock; for each {start,end} in the table write one
  * byte a page; rdtsc to the clock + 8; out 0x11; loop
  */
@@ -230,7 +231,7 @@ static double tsc_hz(void)
 /* vCPU i's table */
 static uint32_t *touch_table(struct vm *vm, int i)
 {
-	return vm_hva(vm, GUEST_TABLE + 0x200 * i);
+	return vm_hva(vm, GUEST_TABLE + GUEST_TOUCH_STRIDE * i);
 }
 
 double vm_guest_touch_s(struct vm *vm, int n)
@@ -238,7 +239,7 @@ double vm_guest_touch_s(struct vm *vm, int n)
 	uint64_t start = UINT64_MAX, end = 0;
 
 	for (int i = 0; i < n; i++) {
-		const uint64_t *clock = vm_hva(vm, GUEST_CLOCK + 0x200 * i);
+		const uint64_t *clock = vm_hva(vm, GUEST_CLOCK + GUEST_TOUCH_STRIDE * i);
 
 		start = clock[0] < start ? clock[0] : start;
 		end = clock[1] > end ? clock[1] : end;
@@ -300,7 +301,7 @@ int vm_add_vcpu(struct vm *vm, uint64_t rip)
 	struct kvm_sregs sregs;
 	/* the touch's table: its own for the first MAX_TOUCH_VCPUS, else vCPU 0's */
 	struct kvm_regs regs = { .rip = rip, .rflags = 2,
-		.rbx = GUEST_TABLE + 0x200 * (vm->nvcpus < MAX_TOUCH_VCPUS ? vm->nvcpus : 0) };
+		.rbx = GUEST_TABLE + GUEST_TOUCH_STRIDE * (vm->nvcpus < MAX_TOUCH_VCPUS ? vm->nvcpus : 0) };
 	int sz = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 
 	v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, vm->nvcpus);
@@ -426,19 +427,29 @@ static void param_path(char *path, size_t len, const char *module, const char *n
 	snprintf(path, len, "/sys/module/%s/parameters/%s", module, name);
 }
 
-int module_param_set(const char *module, const char *name, const char *val)
+int kt_put(const char *path, const char *val)
 {
-	char path[128];
+	ssize_t n;
 	int fd, r = 0;
 
-	param_path(path, sizeof(path), module, name);
 	fd = open(path, O_WRONLY);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
+	n = write(fd, val, strlen(val));
+	if (n < 0)
 		r = -errno;
+	else if ((size_t)n != strlen(val))
+		r = -EIO;
 	close(fd);
 	return r;
+}
+
+int module_param_set(const char *module, const char *name, const char *val)
+{
+	char path[128];
+
+	param_path(path, sizeof(path), module, name);
+	return kt_put(path, val);
 }
 
 int module_param_get(const char *module, const char *name, char *buf, size_t len)

@@ -17,7 +17,8 @@
 #define MAX_VCPUS 8
 
 /* Guest entry points (gpa) and the exits they make. */
-/* vCPU i's: + 0x200 * i (up to MAX_TOUCH_VCPUS) */
+/* vCPU i's: + GUEST_TOUCH_STRIDE * i (up to MAX_TOUCH_VCPUS) */
+#define GUEST_TOUCH_STRIDE 0x200
 #define GUEST_CLOCK 0x700	/* u64 TSC at the touch's start, then at its end */
 #define GUEST_TABLE 0x800	/* u32 count, then {u32 start, u32 end} ranges to touch */
 #define MAX_TOUCH_VCPUS 4
@@ -87,6 +88,8 @@ int vcpu_spin_stop(struct vm *vm, int i);
 int dirty_log(struct vm *vm, int slot, bool on);
 /* A per-VM KVM stat from debugfs (sum over vCPUs), or -1. */
 long long vm_stat(struct vm *vm, const char *name);
+/* Write val to a file (sysfs, procfs, cgroupfs) whole: 0 or -errno. */
+int kt_put(const char *path, const char *val);
 /* A module's parameter (/sys/module/M/parameters/N): 0 or -errno; get strips the newline. */
 int module_param_set(const char *module, const char *name, const char *val);
 int module_param_get(const char *module, const char *name, char *buf, size_t len);

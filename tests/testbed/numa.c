@@ -36,13 +36,9 @@
 
 static int put(const char *path, const char *val)
 {
-	int fd = open(path, O_WRONLY), ok;
+	int r = kt_put(path, val);
 
-	if (fd < 0)
-		return kt_err("%s: %s", path, strerror(errno));
-	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
-	close(fd);
-	return ok ? 0 : kt_err("%s <- %s: %s", path, val, strerror(errno));
+	return r ? kt_err("%s <- %s: %s", path, val, strerror(-r)) : 0;
 }
 
 /* A line of a file, whole, by its prefix; "" if none. */

@@ -33,8 +33,9 @@
 #                                 private apt configuration (tests/kernels/lib.sh) and
 #                                 unpacked in build/qemu-trixie (run by its own loader; the
 #                                 machine is untouched); sets HV_QEMU and HV_QEMU_VERSION.
-#                                 For the tiers whose emulated host runs KVM guests side by
-#                                 side (the system and migration tiers, the demo; see HV_QEMU)
+#                                 For the tiers whose emulated host runs KVM guests through
+#                                 libvirt (the system, migration and package tiers, the demo;
+#                                 see HV_QEMU)
 #   hv_boot [options] KERNEL INITRD APPEND LOG
 #                                 boot it: QEMU TCG -cpu max (nested SVM), console on
 #                                 the serial port, written to LOG; returns when it
@@ -115,7 +116,10 @@ hv_cpio() {
 # VMRUN (__svm_vcpu_run+0x9d), faults with the guest's GS base loaded and
 # dies on the stack guard page.  Seen in 3 boots of 3 within a minute of a
 # second guest starting (tests/system: --only churn), with nothing of ours
-# running; Debian 13's QEMU 10.0 ran the same 12 starts clean.
+# running; Debian 13's QEMU 10.0 ran the same 12 starts clean.  With one
+# guest it once left that guest stuck at its start (the package tier, in
+# CI: nothing mapped by the guest's own faults in 25 s, no boot in 180 s)
+# and killed the emulated host minutes later with kvm_prepop unloaded.
 HV_QEMU=${HV_QEMU:-qemu-system-x86_64}
 HV_QEMU_DIR=${HV_QEMU_DIR:-$HV_SRC/build/qemu-trixie}
 

@@ -79,8 +79,13 @@ HV_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # an emulated host that will not finish: a CPU whose timer interrupt QEMU
 # TCG stopped delivering (it sits idle, RCU's grace periods stall for ever;
-# seen on Debian 12's QEMU 7.2 with nothing of ours running)
-HV_WEDGED_RE="rcu_preempt kthread timer wakeup didn't happen"
+# seen on Debian 12's QEMU 7.2 with nothing of ours running); or every CPU
+# halted with interrupts pending that QEMU never delivers, so the kernel
+# cannot even say so (seen on QEMU 10.0 in the migration tier: both CPUs in
+# the idle loop with IF set, the timer's vector in the local APIC's IRR above
+# the priority, for 25 minutes; an NMI from the monitor did not wake them),
+# which hv_boot finds and writes into the console log as "HV: wedged"
+HV_WEDGED_RE="rcu_preempt kthread timer wakeup didn't happen|^HV: wedged"
 # what counts as a kernel-log alarm
 HV_ALARM_RE='WARNING:|BUG:|Oops|general protection|Call Trace|lockdep|possible circular|INFO: task .* blocked|UBSAN|KASAN'
 
@@ -198,15 +203,39 @@ hv_boot() {
 		-nographic -no-reboot -monitor "$monitor" -serial stdio </dev/null >"$4" 2>&1 &
 	q=$!
 	# a wedged emulated host never powers off: stop it at once (hv_foreign_crash
-	# then tells, and the tier boots again)
+	# then tells, and the tier boots again).  A host whose kernel cannot tell:
+	# a minute with no console output and almost no CPU time for QEMU (a
+	# running emulated host uses far more: its userland polls every second)
+	local mark_t=$SECONDS mark_size=-1 mark_ticks=0 size ticks
 	while kill -0 $q 2>/dev/null; do
 		if grep -aqE "$HV_WEDGED_RE" "$4" 2>/dev/null; then
 			kill -TERM $q	# timeout passes it on to QEMU
 			break
 		fi
+		if [ $((SECONDS - mark_t)) -ge 60 ]; then
+			size=$(stat -c %s "$4" 2>/dev/null || echo 0)
+			ticks=$(hv_cpu_ticks $q)
+			if [ "$size" = "$mark_size" ] && [ $((ticks - mark_ticks)) -lt 100 ]; then
+				echo "HV: wedged: no console output and $(((ticks - mark_ticks) * 10)) ms of CPU for QEMU in $((SECONDS - mark_t)) s" >>"$4"
+				kill -TERM $q
+				break
+			fi
+			mark_t=$SECONDS mark_size=$size mark_ticks=$ticks
+		fi
 		sleep 1
 	done
 	wait $q || true
+}
+
+# hv_cpu_ticks PID: the CPU time (1/100 s) of PID's descendants (QEMU under
+# timeout, and its wrapper's), those that have ended included
+hv_cpu_ticks() {
+	local p t=0 s
+	for p in $(pgrep -P "$1"); do
+		s=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 + $14 + $15 }') || s=0
+		t=$((t + ${s:-0} + $(hv_cpu_ticks "$p")))
+	done
+	echo $t
 }
 
 hv_alarms() {

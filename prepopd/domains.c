@@ -17,6 +17,7 @@
 #include "override.h"
 #include "prepop/xalloc.h"
 #include "prepopd.h"
+#include "probe.h"
 #include "qemu.h"
 #include "status.h"
 
@@ -274,7 +275,8 @@ static void start_populate(struct agent *a, struct adom *d, const struct pp_para
 	r = qemu_find(d->name, d->uuid, &pid);
 	if (r == 0) {
 		fd = qemu_vm_fd(pid);
-		r = fd < 0 ? fd : driver_start(a->drv, d->uuid, d->name, fd, params, delay_ms);
+		r = fd < 0 ? fd : driver_start(a->drv, d->uuid, d->name, fd, params, delay_ms,
+					       d->sm.while_paused);
 	}
 	if (r == 0)
 		return;
@@ -283,17 +285,38 @@ static void start_populate(struct agent *a, struct adom *d, const struct pp_para
 	log_dom(LOG_WARNING, d->name, d->uuid, NULL, NULL, "%s", msg);
 }
 
-/* What libvirt says of the domain now (running if it cannot say). */
-static enum ds_event found_now(virDomainPtr vd)
+/*
+ * What libvirt says of the domain now (running if it cannot say); *by_user:
+ * paused by a user (probe.h).
+ */
+static enum ds_event found_now(virDomainPtr vd, bool *by_user)
 {
 	int state, reason;
 
+	*by_user = false;
 	if (virDomainGetState(vd, &state, &reason, 0) < 0)
 		return DE_RESYNC_RUNNING;
+	*by_user = probe_paused_by_user(state, reason);
 	return ds_state_event(state, reason);
 }
 
 static void step(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_event ev);
+
+/*
+ * One step of d's state machine.  A populate loses its leave to run while
+ * the guest is paused (an arrival's) as soon as the machine takes it back.
+ */
+static unsigned sm_step(struct agent *a, struct adom *d, enum ds_event ev)
+{
+	bool wp = d->sm.while_paused;
+	unsigned act;
+
+	d->sm.maps_unrun = module_maps_unrun(&a->mod);
+	act = ds_step(&d->sm, ev);
+	if (wp && !d->sm.while_paused)
+		driver_end_while_paused(a->drv, d->uuid);
+	return act;
+}
 
 static void cancel(struct agent *a, struct adom *d, enum ds_event ev)
 {
@@ -337,9 +360,8 @@ static void act_decide(struct agent *a, struct adom *d, virDomainPtr vd, enum ds
 {
 	struct pp_params params;
 	bool boot = ev == DE_STARTED_BOOTED || ev == DE_STARTED_OTHER || ev == DE_RESUMED;
-	bool pop;
-
-	enum ds_event found = found_now(vd);
+	bool pop, by_user;
+	enum ds_event found = found_now(vd, &by_user);
 
 	if (found == DE_RESUMED_POSTCOPY || found == DE_POSTCOPY_FAILED) {
 		/* resumed by its owner during a post-copy (libvirt's event said
@@ -347,10 +369,16 @@ static void act_decide(struct agent *a, struct adom *d, virDomainPtr vd, enum ds
 		step(a, d, vd, found);
 		return;
 	}
-	if (found == DE_FOUND_PAUSED) {
+	if (found == DE_FOUND_PAUSED && d->sm.while_paused && by_user && module_maps_unrun(&a->mod)) {
+		/* it arrived paused: decided, and populated while paused */
+		if (ev == DE_SUSPENDED)
+			log_dom(LOG_INFO, d->name, d->uuid, NULL, NULL,
+				"arrived paused (an incoming migration): decided now, populated while its owner keeps it paused if eligible (%s engine: no vCPU has to have run, none is held)",
+				module_engine_str(a->mod.engine));
+	} else if (found == DE_FOUND_PAUSED) {
 		/* paused (started paused, restored paused, ...): its owner's; decided
 		 * once it is resumed */
-		if (ds_step(&d->sm, DE_FOUND_PAUSED) & DA_CANCEL)
+		if (sm_step(a, d, DE_FOUND_PAUSED) & DA_CANCEL)
 			cancel(a, d, DE_FOUND_PAUSED);
 		log_dom(LOG_INFO, d->name, d->uuid, NULL, NULL,
 			"paused by its owner: left alone, decided once it is resumed");
@@ -368,7 +396,7 @@ static void act_decide(struct agent *a, struct adom *d, virDomainPtr vd, enum ds
 	} else if (!pop)
 		stop_populate(a, d, POP_POLICY, "the new decision does not populate this guest");
 	if (!populating(a, d))
-		ds_step(&d->sm, DE_POPULATE_DONE);
+		sm_step(a, d, DE_POPULATE_DONE);
 }
 
 /* Carry out a step's actions.  vd may be NULL: looked up if a decision needs it. */
@@ -416,7 +444,7 @@ static void apply(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_even
 			 */
 			stop_populate(a, d, POP_POLICY, "libvirt could not be asked for a new decision");
 			d->undecided = true;
-			ds_step(&d->sm, DE_POPULATE_DONE);
+			sm_step(a, d, DE_POPULATE_DONE);
 		}
 		if (own)
 			virDomainFree(own);
@@ -426,7 +454,7 @@ static void apply(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_even
 static void step(struct agent *a, struct adom *d, virDomainPtr vd, enum ds_event ev)
 {
 	uint64_t t0 = mono_ns();
-	unsigned act = ds_step(&d->sm, ev);
+	unsigned act = sm_step(a, d, ev);
 
 	log_dom(LOG_DEBUG, d->name, d->uuid, NULL, NULL, "event %s -> %s", ds_event_str(ev),
 		ds_state_str(d->sm.state));
@@ -490,8 +518,12 @@ static void on_driver(void *arg, const struct driver_report *r)
 			ev = DE_FOUND_PAUSED;
 		else if (st->stop == POP_MIGRATING || st->stop == POP_JOB)
 			ev = DE_JOB_FOUND;	/* an iteration event says "migrating-out" later */
-		else if (st->stop == POP_ERROR)
+		if (st->stop == POP_ERROR)
 			set_error(d, xstrdup(st->detail));
+		/* an arrival's populate cut short while paused: decided again
+		 * once its owner resumes it, as any paused guest */
+		if (d->sm.while_paused && (st->stop == POP_BUDGET || st->stop == POP_ERROR))
+			ev = DE_FOUND_PAUSED;
 		step(a, d, NULL, ev);	/* writes status */
 		return;
 	}

@@ -90,6 +90,11 @@ unsigned ds_step(struct ds *d, enum ds_event ev)
 
 	if (d->state == DS_GONE)
 		return 0;
+	/* what keeps an arrival's populate-while-paused: its populate running
+	 * or ending, a decision again on the same facts */
+	if (ev != DE_POPULATE_DONE && ev != DE_METADATA_CHANGED && ev != DE_POLICY_CHANGED &&
+	    ev != DE_MEMORY_ADDED && ev != DE_SUSPENDED)
+		d->while_paused = false;
 	switch (ev) {
 	case DE_STOPPED:
 	case DE_STOPPED_MIGRATED: {
@@ -148,6 +153,18 @@ unsigned ds_step(struct ds *d, enum ds_event ev)
 			return decide(d, DM_NONE);
 		return 0;	/* a settled guest kept its tables while paused */
 	case DE_SUSPENDED:
+		/*
+		 * an incoming migration completed paused (--suspend, or the
+		 * source was paused): its tables can be built before its
+		 * owner first runs it, where the module needs no vCPU to have
+		 * run; what is mapped now survives the resume
+		 */
+		if (d->state == DS_WAIT_INCOMING && d->maps_unrun) {
+			d->while_paused = true;
+			return decide(d, DM_PRECOPY);
+		}
+		d->while_paused = false;
+		/* fall through */
 	case DE_FOUND_PAUSED:
 		if (d->state == DS_POPULATING) {
 			d->state = DS_PAUSED;

@@ -7,6 +7,11 @@
  * is someone else's.  A guest its owner has paused is left alone: no
  * populate while it is paused (a populate in progress stops after its
  * slice in flight), and once its owner resumes it, it is decided again.
+ * One exception: a guest that arrives paused (an incoming migration that
+ * completed paused: --suspend, or a source that was paused) is decided at
+ * once and may be populated while paused, if the module maps a VM whose
+ * vCPUs never ran (the pre-fault engine); nothing is held, its run state
+ * stays its owner's.
  */
 #ifndef PREPOP_DOMSTATE_H
 #define PREPOP_DOMSTATE_H
@@ -67,6 +72,12 @@ struct ds {
 	enum ds_migration mig;	/* context for the next decision */
 	bool decided_once;
 	bool postcopy_failed;
+	/* in, set by the caller: the module maps a VM none of whose vCPUs has
+	 * run (KVM_PRE_FAULT_MEMORY loads the MMU root itself) */
+	bool maps_unrun;
+	/* out: it arrived paused and was decided so: its populate may run
+	 * while it stays paused by its owner; cleared once anyone else acts */
+	bool while_paused;
 };
 
 void ds_init(struct ds *d);

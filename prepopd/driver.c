@@ -23,6 +23,7 @@
 #define EBUSY_RETRIES 3
 #define RETRY_MS 200
 #define LIBVIRT_RETRY_MS 1000	/* libvirt did not answer, or too late */
+#define INCOMING_RETRIES 50	/* 10 s for an arrival's migration job to end */
 
 struct driver {
 	struct event_base *base;
@@ -51,6 +52,8 @@ struct pjob {
 	unsigned long long qseq;	/* FIFO order in the queue */
 	bool holds_slot;
 	bool in_flight;
+	atomic_bool while_paused;	/* slices run while its user keeps it paused, too */
+	unsigned incoming;	/* checks that found the incoming migration's job */
 	atomic_bool cancel;
 	int again, busy;
 	uint64_t t0_ns;		/* the first slice */
@@ -152,9 +155,10 @@ static void grant(struct driver *drv)
 		best->t0_ns = best->status_ns = mono_ns();
 		tell(drv, best, DN_PROGRESS);
 		log_dom(LOG_INFO, best->name, best->uuid, "prepopulate", NULL,
-			"populating: %.1f ms slices (policy %u ms, module ceiling %.1f ms), %u ms gaps, %u workers (0: one per vCPU)",
+			"populating: %.1f ms slices (policy %u ms, module ceiling %.1f ms), %u ms gaps, %u workers (0: one per vCPU)%s",
 			best->slice_ns / 1e6, best->params.pop.slice_ms, drv->mod->hold_ceiling_ns / 1e6,
-			best->params.pop.gap_ms, best->params.pop.workers);
+			best->params.pop.gap_ms, best->params.pop.workers,
+			atomic_load(&best->while_paused) ? "; also while its owner keeps it paused" : "");
 		later(best, 0);
 	}
 }
@@ -216,6 +220,16 @@ static void finish(struct pjob *j, enum pop_stop why, const char *detail)
 	grant(drv);
 }
 
+/* What the slice's check found lets it call the module. */
+static bool may_run(const struct pjob *j)
+{
+	const struct probe *p = &j->probe;
+
+	return p->verdict == PV_RUNNING ||
+	       (atomic_load(&j->while_paused) && p->verdict == PV_NOT_RUNNING &&
+		probe_paused_by_user(p->state, p->reason));
+}
+
 static void *slice_thread(void *arg)
 {
 	struct pjob *j = arg;
@@ -224,7 +238,7 @@ static void *slice_thread(void *arg)
 	if (atomic_load(&j->cancel))
 		goto out;
 	ops.probe(j->conn, j->uuid, &j->probe);
-	if (j->probe.verdict == PV_RUNNING && !atomic_load(&j->cancel)) {
+	if (may_run(j) && !atomic_load(&j->cancel)) {
 		if (mono_ns() - t0 > PROBE_STALE_NS)
 			j->stale = true;
 		else {
@@ -331,6 +345,14 @@ static void slice_done(evutil_socket_t fd, short what, void *arg)
 			finish(j, POP_PAUSED, j->probe.msg);
 			break;
 		case PV_JOB:
+			/* it arrived paused: the incoming migration's job may still
+			 * be finishing when libvirt says it is paused */
+			if (atomic_load(&j->while_paused) &&
+			    j->probe.job_op == VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN &&
+			    ++j->incoming <= INCOMING_RETRIES) {
+				later(j, RETRY_MS);
+				break;
+			}
 			finish(j, j->probe.job_op == VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT ?
 			       POP_MIGRATING : POP_JOB, j->probe.msg);
 			break;
@@ -435,7 +457,7 @@ void driver_set_cap(struct driver *drv, unsigned cap)
 }
 
 int driver_start(struct driver *drv, const char *uuid, const char *name, int vm_fd,
-		 const struct pp_params *p, unsigned delay_ms)
+		 const struct pp_params *p, unsigned delay_ms, bool while_paused)
 {
 	struct pjob *j;
 
@@ -450,6 +472,7 @@ int driver_start(struct driver *drv, const char *uuid, const char *name, int vm_
 	j->name = xstrdup(name);
 	j->params = *p;
 	j->vm_fd = vm_fd;
+	atomic_init(&j->while_paused, while_paused);
 	j->dev_fd = drv->mod->fd;
 	j->slice_ns = module_slice_ns(drv->mod, p->pop.slice_ms);
 	atomic_init(&j->cancel, false);
@@ -464,6 +487,14 @@ int driver_start(struct driver *drv, const char *uuid, const char *name, int vm_
 			"populating in %u ms, once the firmware has set up memory", delay_ms);
 	later(j, delay_ms);
 	return 0;
+}
+
+void driver_end_while_paused(struct driver *drv, const char *uuid)
+{
+	struct pjob *j = attached(drv, uuid);
+
+	if (j)
+		atomic_store(&j->while_paused, false);
 }
 
 bool driver_cancel(struct driver *drv, const char *uuid, enum pop_stop why,

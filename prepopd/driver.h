@@ -94,10 +94,18 @@ void driver_set_cap(struct driver *drv, unsigned cap);
 
 /*
  * Populate guest uuid (name for logs) with vm_fd (taken over: closed when
- * the job ends) after delay_ms.  0, or -errno (vm_fd closed).
+ * the job ends) after delay_ms.  while_paused: its slices also run while
+ * the guest is paused by its user (it arrived paused; the module maps a VM
+ * whose vCPUs never ran), else a paused guest ends the job (POP_PAUSED).
+ * 0, or -errno (vm_fd closed).
  */
 int driver_start(struct driver *drv, const char *uuid, const char *name, int vm_fd,
-		 const struct pp_params *p, unsigned delay_ms);
+		 const struct pp_params *p, unsigned delay_ms, bool while_paused);
+/*
+ * uuid's populate no longer runs while the guest is paused: from the next
+ * slice's check on, a paused guest ends it (POP_PAUSED).
+ */
+void driver_end_while_paused(struct driver *drv, const char *uuid);
 /*
  * Detach uuid's job: a slice in flight completes alone (DN_LATE), nothing
  * else about it follows.  False if it had none; else *last is its record.

@@ -86,6 +86,11 @@ void module_probe(struct module *m, const char *device)
 		log_msg(m->present ? LOG_WARNING : LOG_INFO, "observe-only: %s", m->why);
 }
 
+bool module_maps_unrun(const struct module *m)
+{
+	return m->usable && m->engine == KVM_PREPOP_ENGINE_PREFAULT;
+}
+
 const char *module_engine_str(uint32_t engine)
 {
 	return engine == KVM_PREPOP_ENGINE_FAULT ? "fault" :

@@ -31,6 +31,12 @@ void module_init(struct module *m);
 void module_probe(struct module *m, const char *device);
 void module_close(struct module *m);
 const char *module_engine_str(uint32_t engine);
+/*
+ * It maps a VM none of whose vCPUs has run yet (a guest that arrived
+ * paused): the pre-fault engine, whose KVM_PRE_FAULT_MEMORY loads the MMU
+ * root itself.  The fault engine needs a root a vCPU's first run loaded.
+ */
+bool module_maps_unrun(const struct module *m);
 /* The slice budget for a call: the policy's, capped at the hold ceiling. */
 uint64_t module_slice_ns(const struct module *m, unsigned slice_ms);
 

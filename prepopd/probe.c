@@ -116,6 +116,11 @@ void probe_domain(virConnectPtr conn, const char *uuid, struct probe *p)
 	p->took_ns = mono_ns() - t0;
 }
 
+bool probe_paused_by_user(int state, int reason)
+{
+	return state == VIR_DOMAIN_PAUSED && reason == VIR_DOMAIN_PAUSED_USER;
+}
+
 const char *probe_verdict_str(enum probe_verdict v)
 {
 	static const char *const names[] = {

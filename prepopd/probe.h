@@ -40,6 +40,11 @@ struct probe {
 /* Blocking: may wait on a libvirt job.  Never call it on the loop thread. */
 void probe_domain(virConnectPtr conn, const char *uuid, struct probe *p);
 const char *probe_verdict_str(enum probe_verdict v);
+/*
+ * Paused by a user (virsh suspend, or an incoming migration that completed
+ * paused), not for an I/O error, a watchdog, a crash or anyone's job.
+ */
+bool probe_paused_by_user(int state, int reason);
 
 struct event_base;
 typedef void probe_done_fn(void *arg, const char *uuid, const struct probe *p);

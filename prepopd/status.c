@@ -66,6 +66,7 @@ json_object *status_dom_json(struct agent *a, const struct adom *d)
 	json_object_object_add(o, "name", json_object_new_string(d->name));
 	json_object_object_add(o, "uuid", json_object_new_string(d->uuid));
 	json_object_object_add(o, "state", json_object_new_string(ds_state_str(d->sm.state)));
+	json_object_object_add(o, "while_paused", json_object_new_boolean(d->sm.while_paused));
 	json_object_object_add(o, "decisions", json_object_new_int64(d->decisions));
 	json_object_object_add(o, "mode", d->decided ? json_object_new_string(pp_mode_str(d->mode)) : NULL);
 	json_object_object_add(o, "reason", d->decided ? json_object_new_string(pp_reason_str(d->reason)) : NULL);

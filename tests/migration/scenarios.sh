@@ -9,7 +9,7 @@
 # The guests: 2 vCPUs, 384 MiB, a 256 MiB workload buffer (migload.c) that
 # the host tells to write every page and that times itself.
 set -u
-ALL="precopy-thp precopy-4k precopy-2m precopy-during-slice cancel postcopy postcopy-failure restart-precopy restart-postcopy"
+ALL="precopy-thp precopy-4k precopy-2m precopy-during-slice cancel postcopy postcopy-failure restart-precopy restart-postcopy arrive-paused"
 EXTRA="early early-suspend early-control bench"	# the experiment and the benchmark: asked for by name
 ONLY=${1:-}
 [ -n "$ONLY" ] && [ "$ONLY" != all ] || ONLY=$(echo $ALL | tr ' ' ,)
@@ -100,8 +100,9 @@ has_events() {
 
 # ---- guests
 thp() { echo "$1" >/sys/kernel/mm/transparent_hugepage/enabled; }
-# guest_create HOST NAME BACKING (4k: anonymous memory with THP off while it
-# lives; thp: anonymous memory, QEMU madvises THP; 2m: 2 MiB hugetlbfs)
+# guest_create HOST NAME BACKING [virsh create options] (4k: anonymous
+# memory with THP off while it lives; thp: anonymous memory, QEMU madvises
+# THP; 2m: 2 MiB hugetlbfs)
 guest_create() {
 	local h=$1 n=$2 back=
 	case $3 in
@@ -111,7 +112,7 @@ guest_create() {
 	esac
 	sed -e "s/@NAME@/$n/g" -e "s/@MEM@/$MEM/g" -e "s/@LOAD@/$LOAD/g" -e "s|@BACKING@|$back|" \
 		/prepop/guest.xml >$M/$n.xml
-	vsh $h create $M/$n.xml >/dev/null
+	vsh $h create $M/$n.xml "${@:4}" >/dev/null
 }
 console() { echo $M/$1/host/var/log/libvirt/qemu/$2.console; }
 guest_is_up() { grep -aq "MIGLOAD up" "$(console $1 $2)" 2>/dev/null; }
@@ -621,6 +622,68 @@ sc_restart_postcopy() {
 	fi
 	destroy A $g
 	destroy B $g
+	end
+}
+
+# 5, the feature: a guest that arrives paused (virsh migrate --suspend; a
+# p2p migration begun while the source is paused arrives the same way).  B's
+# prepopd never resumes it.  Where the module maps a VM whose vCPUs never
+# ran (the pre-fault engine) it populates it while it stays paused, holding
+# nothing, and the guest's first write after its owner resumes it takes no
+# stage-2 fault.  With the fault engine (no vCPU has an MMU root before it
+# first runs) it is left alone until its owner resumes it, then populated.
+# Against its first write on A in dry run (fault mode).  Beside it on B, a
+# guest created paused: its owner's, never populated while paused, on
+# either engine.
+sc_arrive_paused() {
+	local g=arrive cp=arrive-created-paused ev eva eng fault_f want
+	begin arrive-paused "a pre-copy with --suspend: B's prepopd never resumes the guest, populates it while paused where the engine can, else once its owner resumed it; a guest created paused beside it stays alone (4K backing)"
+	dry A true
+	dry B false
+	eng=$(st B | jq -r .module.engine)
+	guest_up A $g 4k || { destroy A $g; thp madvise; end; return; }
+	touch_guest A $g || { destroy A $g; thp madvise; end; return; }
+	fault_f=$TOUCH_FAULTS
+	note "first write of the $LOAD MiB buffer on A (dry run: fault mode): $TOUCH_MS ms, $fault_f stage-2 faults"
+	guest_create B $cp 4k --paused || bad "virsh create --paused $cp on B failed"
+	ev=$(ev_mark B) eva=$(ev_mark A)
+	if ! migrate A $g --suspend; then
+		bad "migration A->B --suspend failed"
+		destroy A $g; destroy B $g; destroy B $cp; thp madvise; end; return
+	fi
+	job_figures A $g $eva
+	note "A->B --suspend took $MIG_MS ms (libvirt: $ELAPSED_MS ms, downtime $DOWNTIME_MS ms); B's module engine: $eng"
+	has_events B $ev $g "Started Migrated" "Suspended Paused" ||
+		bad "B's events: no Started Migrated then Suspended Paused: $(events B $ev | grep -a "'$g'" | sed 's/.*: //' | tr '\n' ',')"
+	if [ "$eng" = prefault ]; then
+		wait_populated B $g 300 "arrived paused, before its owner resumed it"
+		[ "$(agent_field B $g .while_paused)" = true ] ||
+			bad "prepopd on B does not say while_paused for the paused arrival"
+	else
+		waitfor 30 eval "agent_state B $g paused" || bad "prepopd on B: $(agent_says B $g), want paused (left alone)"
+		sleep 5
+		note "paused on B: $(leaves B $g); agent: $(agent_says B $g)"
+	fi
+	[ "$(dom_state B $g)" = "paused (user)" ] || bad "the guest on B is $(dom_state B $g), want paused (user): nobody but its owner resumes it"
+	events B $ev | grep -a "for domain '$g': Resumed" && bad "the guest was resumed on B before its owner resumed it"
+	# the guest created paused: left alone all along
+	note "created paused on B: $(dom_state B $cp), $(leaves B $cp); agent: $(agent_says B $cp)"
+	agent_state B $cp paused || bad "prepopd on B says $(agent_says B $cp) of the guest created paused, want paused"
+	[ "$(kst B $cp pages_4k)" -lt 1000 ] || bad "the guest created paused on B was populated while paused: $(leaves B $cp)"
+	[ "$(dom_state B $cp)" = "paused (user)" ] || bad "the guest created paused on B is $(dom_state B $cp)"
+	destroy B $cp
+	vsh B resume $g >/dev/null || bad "virsh resume on B failed"
+	[ "$eng" = prefault ] || wait_populated B $g 300 "once its owner resumed it"
+	touch_guest B $g || { destroy B $g; thp madvise; end; return; }
+	note "write of all the buffer on B after the resume: $TOUCH_MS ms, $TOUCH_FAULTS stage-2 faults; while_paused now $(agent_field B $g .while_paused)"
+	[ "$(agent_field B $g .while_paused)" = false ] || bad "prepopd on B still says while_paused once the guest runs"
+	want=$((LOAD * 256))
+	fig "engine=$eng populated_faults=$TOUCH_FAULTS populated_ms=$TOUCH_MS fault_faults=$fault_f downtime_ms=$DOWNTIME_MS leaves_in_buffer=$want"
+	[ "$fault_f" -ge $((want / 2)) ] || bad "in fault mode the write took only $fault_f stage-2 faults for $want 4 KiB leaves"
+	[ $((TOUCH_FAULTS * 50)) -le "$fault_f" ] ||
+		bad "populated, the write took $TOUCH_FAULTS stage-2 faults, more than 2 % of fault mode's $fault_f"
+	destroy B $g
+	thp madvise
 	end
 }
 

@@ -13,25 +13,35 @@ struct stepx {
 	enum ds_state state;
 };
 
-static void run(const char *name, const struct stepx *s, size_t n, enum ds_migration last_mig)
+/* maps_unrun: the module's engine maps a VM whose vCPUs never ran */
+static struct ds run(const char *name, const struct stepx *s, size_t n, enum ds_migration last_mig,
+		     bool maps_unrun)
 {
 	struct ds d;
 
 	ds_init(&d);
 	for (size_t i = 0; i < n; i++) {
-		unsigned a = ds_step(&d, s[i].ev);
+		unsigned a;
 
+		d.maps_unrun = maps_unrun;
+		a = ds_step(&d, s[i].ev);
 		if (a != s[i].actions || d.state != s[i].state)
 			fail_msg("%s, step %zu (%s): actions %#x state %s, want %#x %s", name, i,
 				 ds_event_str(s[i].ev), a, ds_state_str(d.state), s[i].actions,
 				 ds_state_str(s[i].state));
 	}
 	assert_int_equal(d.mig, last_mig);
+	return d;
 }
 
 #define RUN(name, mig, ...) do { \
 	const struct stepx s_[] = { __VA_ARGS__ }; \
-	run(name, s_, sizeof(s_) / sizeof(s_[0]), mig); \
+	run(name, s_, sizeof(s_) / sizeof(s_[0]), mig, false); \
+} while (0)
+/* the same with the pre-fault engine; the final struct ds in d */
+#define RUN_UNRUN(d, name, mig, ...) do { \
+	const struct stepx s_[] = { __VA_ARGS__ }; \
+	(d) = run(name, s_, sizeof(s_) / sizeof(s_[0]), mig, true); \
 } while (0)
 
 static void test_boot(void **state)
@@ -163,6 +173,72 @@ static void test_precopy_in(void **state)
 	    { DE_RESUMED, DA_DECIDE, DS_POPULATING });
 }
 
+/*
+ * With the pre-fault engine a guest that arrives paused is decided at once
+ * and populated while paused; what it maps survives the resume.  Anything
+ * but the populate's own course or a new decision on the same facts ends
+ * the permission.
+ */
+static void test_arrived_paused(void **state)
+{
+	struct ds d;
+
+	(void)state;
+	RUN_UNRUN(d, "arrived paused, populated, resumed", DM_PRECOPY,
+		  { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+		  { DE_SUSPENDED, DA_DECIDE, DS_POPULATING },
+		  { DE_METADATA_CHANGED, DA_DECIDE, DS_POPULATING },
+		  { DE_POPULATE_DONE, 0, DS_SETTLED },
+		  { DE_MEMORY_ADDED, DA_DECIDE, DS_POPULATING },
+		  { DE_POLICY_CHANGED, DA_DECIDE, DS_POPULATING },
+		  { DE_POPULATE_DONE, 0, DS_SETTLED });
+	assert_true(d.while_paused);
+	RUN_UNRUN(d, "... and its owner resumes it: its tables stay", DM_PRECOPY,
+		  { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+		  { DE_SUSPENDED, DA_DECIDE, DS_POPULATING },
+		  { DE_POPULATE_DONE, 0, DS_SETTLED },
+		  { DE_RESUMED, 0, DS_SETTLED });
+	assert_false(d.while_paused);
+	RUN_UNRUN(d, "resumed while populating: goes on; paused again: cancelled", DM_PRECOPY,
+		  { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+		  { DE_SUSPENDED, DA_DECIDE, DS_POPULATING },
+		  { DE_RESUMED, 0, DS_POPULATING },
+		  { DE_SUSPENDED, DA_CANCEL, DS_PAUSED },
+		  { DE_RESUMED, DA_DECIDE, DS_POPULATING });
+	assert_false(d.while_paused);
+	RUN_UNRUN(d, "migrated on while populating paused", DM_PRECOPY,
+		  { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+		  { DE_SUSPENDED, DA_DECIDE, DS_POPULATING },
+		  { DE_MIGRATION_ITERATION, DA_WATCH_JOB | DA_CANCEL, DS_MIGRATING_OUT });
+	assert_false(d.while_paused);
+	/* also what domains.c steps when the populate was cut short while paused */
+	RUN_UNRUN(d, "the check finds it paused otherwise", DM_PRECOPY,
+		  { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+		  { DE_SUSPENDED, DA_DECIDE, DS_POPULATING },
+		  { DE_FOUND_PAUSED, DA_CANCEL, DS_PAUSED },
+		  { DE_POLICY_CHANGED, 0, DS_PAUSED },
+		  { DE_RESUMED, DA_DECIDE, DS_POPULATING });
+	assert_false(d.while_paused);
+	/* only an arrival: created paused, or paused by its owner, stays alone */
+	RUN_UNRUN(d, "created paused, pre-fault engine", DM_NONE,
+		  { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+		  { DE_FOUND_PAUSED, DA_CANCEL, DS_PAUSED },
+		  { DE_SUSPENDED, 0, DS_PAUSED });
+	assert_false(d.while_paused);
+	RUN_UNRUN(d, "paused while populating, pre-fault engine", DM_NONE,
+		  { DE_STARTED_BOOTED, DA_DECIDE, DS_POPULATING },
+		  { DE_SUSPENDED, DA_CANCEL, DS_PAUSED });
+	assert_false(d.while_paused);
+	RUN_UNRUN(d, "arrived live, pre-fault engine", DM_PRECOPY,
+		  { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+		  { DE_RESUMED_MIGRATED, DA_DECIDE, DS_POPULATING });
+	assert_false(d.while_paused);
+	RUN_UNRUN(d, "a post-copy's destination, pre-fault engine", DM_POSTCOPY,
+		  { DE_STARTED_MIGRATED, 0, DS_WAIT_INCOMING },
+		  { DE_RESUMED_POSTCOPY, DA_FAULT_POSTCOPY, DS_POSTCOPY });
+	assert_false(d.while_paused);
+}
+
 static void test_precopy_out(void **state)
 {
 	(void)state;
@@ -275,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_paused_by_owner),
 		cmocka_unit_test(test_jobs_and_reloads),
 		cmocka_unit_test(test_precopy_in),
+		cmocka_unit_test(test_arrived_paused),
 		cmocka_unit_test(test_precopy_out),
 		cmocka_unit_test(test_postcopy),
 		cmocka_unit_test(test_changes),

@@ -51,6 +51,7 @@ static uint64_t step = RAM / 4;	/* how far one call gets */
 static int fail_next;		/* -errno for the next call */
 static enum probe_verdict verdict;
 static int verdict_op;
+static int verdict_state, verdict_reason;	/* virDomainGetState's, with PV_NOT_RUNNING */
 static unsigned probe_sleep_ms;
 static int probes;
 
@@ -87,6 +88,8 @@ static void fake_probe(virConnectPtr c, const char *uuid, struct probe *p)
 	memset(p, 0, sizeof(*p));
 	p->verdict = verdict;
 	p->job_op = verdict_op;
+	p->state = verdict_state;
+	p->reason = verdict_reason;
 	snprintf(p->msg, sizeof(p->msg), "fake verdict %s", probe_verdict_str(verdict));
 	__atomic_add_fetch(&probes, 1, __ATOMIC_SEQ_CST);
 }
@@ -261,12 +264,17 @@ static struct pp_params params(unsigned slice_ms, unsigned gap_ms, unsigned tota
 	return p;
 }
 
-static void start(int i, unsigned delay_ms, const struct pp_params *p)
+static void start_job(int i, unsigned delay_ms, const struct pp_params *p, bool while_paused)
 {
 	/* the driver takes the fd over; its number tells whose a call is */
 	job_fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	assert_true(job_fds[i] >= 0);
-	assert_int_equal(driver_start(drv, doms[i]->uuid, "guest", job_fds[i], p, delay_ms), 0);
+	assert_int_equal(driver_start(drv, doms[i]->uuid, "guest", job_fds[i], p, delay_ms, while_paused), 0);
+}
+
+static void start(int i, unsigned delay_ms, const struct pp_params *p)
+{
+	start_job(i, delay_ms, p, false);
 }
 
 static int setup(void **state)
@@ -291,6 +299,8 @@ static int setup(void **state)
 	permits = inside = max_inside = n_entered = fail_next = 0;
 	verdict = PV_RUNNING;
 	verdict_op = 0;
+	verdict_state = VIR_DOMAIN_RUNNING;
+	verdict_reason = VIR_DOMAIN_RUNNING_BOOTED;
 	probe_sleep_ms = 0;
 	probes = 0;
 	step = RAM / 4;
@@ -423,6 +433,67 @@ static void test_probe_finds_paused(void **state)
 	assert_int_equal(ended[0], 1);
 	assert_int_equal(ended_why[0], POP_PAUSED);
 	assert_null(doms[0]);
+}
+
+/*
+ * A guest that arrived paused (while_paused): its slices run while its user
+ * keeps it paused, and to the end; paused for anything else, it stops.
+ */
+static void test_while_paused(void **state)
+{
+	struct pp_params p = params(50, 1, 60000);
+
+	(void)state;
+	/* the incoming migration's job still finishing: asked again */
+	verdict = PV_JOB;
+	verdict_op = VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN;
+	start_job(0, 0, &p, true);
+	run_for(100);
+	assert_int_equal(calls(), 0);
+	assert_non_null(driver_stats(drv, doms[0]->uuid));
+	verdict = PV_NOT_RUNNING;
+	verdict_state = VIR_DOMAIN_PAUSED;
+	verdict_reason = VIR_DOMAIN_PAUSED_USER;
+	release(4);
+	run_until(idle, 5000, "the populate while paused");
+	assert_int_equal(calls(), 4);
+	assert_int_equal(ended_why[0], POP_DONE);
+	/* the same pause does not let an ordinary job run */
+	verdict_op = 0;
+	start(1, 0, &p);
+	run_until(idle, 5000, "the populate to stop");
+	assert_int_equal(calls(), 4);
+	assert_int_equal(ended_why[1], POP_PAUSED);
+	/* paused on an I/O error: not its user's pause */
+	verdict_reason = VIR_DOMAIN_PAUSED_IOERROR;
+	start_job(2, 0, &p, true);
+	run_until(idle, 5000, "the populate to stop");
+	assert_int_equal(calls(), 4);
+	assert_int_equal(ended_why[2], POP_PAUSED);
+	/* migrated onward: dirty logging, never wait for it */
+	verdict = PV_JOB;
+	verdict_op = VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT;
+	start_job(1, 0, &p, true);
+	run_until(idle, 5000, "the populate to stop");
+	assert_int_equal(calls(), 4);
+	assert_int_equal(ended_why[1], POP_MIGRATING);
+	verdict = PV_NOT_RUNNING;
+	verdict_op = 0;
+	verdict_state = VIR_DOMAIN_PAUSED;
+	/* its owner ran it: the leave is taken back, the same pause stops it */
+	verdict_reason = VIR_DOMAIN_PAUSED_USER;
+	start_job(0, 0, &p, true);
+	driver_end_while_paused(drv, doms[0]->uuid);
+	run_until(idle, 5000, "the populate to stop");
+	assert_int_equal(calls(), 4);
+	assert_int_equal(ended_why[0], POP_PAUSED);
+	/* shut down meanwhile (pmsuspended, crashed: likewise) */
+	verdict_state = VIR_DOMAIN_PMSUSPENDED;
+	verdict_reason = VIR_DOMAIN_PMSUSPENDED_UNKNOWN;
+	start_job(3, 0, &p, true);
+	run_until(idle, 5000, "the populate to stop");
+	assert_int_equal(calls(), 4);
+	assert_int_equal(ended_why[3], POP_PAUSED);
 }
 
 /* ... or an outgoing migration, or another job */
@@ -628,7 +699,7 @@ static void test_stop_all(void **state)
 	assert_int_equal(driver_running(drv), 0);
 	/* a stopping driver starts nothing */
 	job_fds[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	assert_int_equal(driver_start(drv, doms[0]->uuid, "guest", job_fds[0], &p, 0), -ECANCELED);
+	assert_int_equal(driver_start(drv, doms[0]->uuid, "guest", job_fds[0], &p, 0, false), -ECANCELED);
 	for (int i = 0; i < NDOM; i++)
 		assert_int_equal(ended[i], 1);
 }
@@ -641,6 +712,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_destroy_during_slice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pause_during_slice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_finds_paused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_while_paused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_finds_job, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_probe_asks_again, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cap_and_fifo, setup, teardown),

@@ -105,18 +105,12 @@ boot() {
 }
 CONSOLE=$LOGS/console.log
 hvloop() {
-	local crash
 	# its guests run side by side: Debian 13's QEMU (tests/lib/hv.sh, HV_QEMU)
 	hv_qemu || return 1
 	echo "the emulator: $HV_QEMU_VERSION"
 	boot "$CONSOLE"
 	# the emulator's own crash (tests/lib/hv.sh: hv_foreign_crash): once more
-	if ! grep -aq '^DEMO: dmesg end' "$CONSOLE" && crash=$(hv_foreign_crash "$CONSOLE"); then
-		echo "NOTE: the emulated host's kernel died with no sign of kvm_prepop (QEMU TCG), kept in $CONSOLE.crashed; booting again:"
-		echo "$crash" | sed 's/^/    /'
-		mv "$CONSOLE" "$CONSOLE.crashed"
-		boot "$CONSOLE"
-	fi
+	hv_boot_again "$CONSOLE" DEMO "" && boot "$CONSOLE"
 	hv_files "$CONSOLE" "$LOGS/files"
 	if ! grep -aq '^DEMO: dmesg end' "$CONSOLE"; then
 		echo "the emulated host did not finish; its console's last lines ($CONSOLE):"

@@ -36,6 +36,9 @@
 #                                 For the tiers whose emulated host runs KVM guests through
 #                                 libvirt (the system, migration and package tiers, the demo;
 #                                 see HV_QEMU)
+#   hv_boot_again LOG TAG PREFIX  after a boot: true (LOG kept as LOG.crashed, a NOTE
+#                                 printed) if its kernel died of QEMU TCG's own fault
+#                                 before "TAG: dmesg end" (hv_foreign_crash): boot once more
 #   hv_boot [options] KERNEL INITRD APPEND LOG
 #                                 boot it: QEMU TCG -cpu max (nested SVM), console on
 #                                 the serial port, written to LOG; returns when it
@@ -236,6 +239,19 @@ hv_cpu_ticks() {
 		t=$((t + ${s:-0} + $(hv_cpu_ticks "$p")))
 	done
 	echo $t
+}
+
+# hv_boot_again LOG TAG PREFIX: the boot that wrote LOG did not reach
+# "TAG: dmesg end" and its kernel died with no sign of kvm_prepop
+# (hv_foreign_crash): say so (lines begin with PREFIX), keep LOG as
+# LOG.crashed and succeed, for the caller to boot once more
+hv_boot_again() {
+	local crash
+	grep -aq "^$2: dmesg end" "$1" && return 1
+	crash=$(hv_foreign_crash "$1") || return 1
+	echo "${3}NOTE: the emulated host's kernel died with no sign of kvm_prepop (QEMU TCG), kept in $1.crashed; booting again:"
+	echo "$crash" | sed 's/^/    /'
+	mv "$1" "$1.crashed"
 }
 
 hv_alarms() {

@@ -155,12 +155,7 @@ boot() {
 boot
 # the emulator's own crash (tests/lib/hv.sh: hv_foreign_crash): once more,
 # and only the second boot's checks count
-if ! grep -aq '^PKG: dmesg end' "$LOG" && crash=$(hv_foreign_crash "$LOG"); then
-	echo "package: NOTE: the emulated host's kernel died with no sign of kvm_prepop (QEMU TCG), kept in $LOG.crashed; booting again:"
-	echo "$crash" | sed 's/^/    /'
-	mv "$LOG" "$LOG.crashed"
-	boot
-fi
+hv_boot_again "$LOG" PKG "package: " && boot
 
 # the logs handed out on the console
 rm -rf "$OUT/files" && mkdir -p "$OUT/files"

@@ -36,10 +36,7 @@ APPEND="$APPEND filter=$FILTER repeat=$REPEAT nodes=$NODES${MODARGS:+ prepop_arg
 hv_boot --smp "$SMP" --nodes "$NODES" --mem 3072 --timeout 1500 --monitor "$OUT/monitor.sock" \
 	"$OUT/vmlinuz" "$OUT/initramfs.gz" "$APPEND" "$LOG"
 # the emulator's own crash (tests/lib/hv.sh: hv_foreign_crash): boot once more
-if ! grep -aq '^TESTBED: dmesg end' "$LOG" && crash=$(hv_foreign_crash "$LOG"); then
-	echo "testbed: NOTE: the emulated host's kernel died with no sign of kvm_prepop (QEMU TCG), kept in $LOG.crashed; booting again:"
-	echo "$crash" | sed 's/^/    /'
-	mv "$LOG" "$LOG.crashed"
+if hv_boot_again "$LOG" TESTBED "testbed: "; then
 	hv_boot --smp "$SMP" --nodes "$NODES" --mem 3072 --timeout 1500 --monitor "$OUT/monitor.sock" \
 		"$OUT/vmlinuz" "$OUT/initramfs.gz" "$APPEND" "$LOG"
 fi
